@@ -1,0 +1,59 @@
+"""Bulletin: a social blog with a JSON API for to-do tasks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config
+
+
+def create_app(config_name: str | None = None,
+               overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app for ``config_name`` (default: ``FLASK_CONFIG``).
+
+    ``overrides`` replaces settings after they are read from the
+    environment; tests use it to point at their own database.
+    """
+    app = Flask(__name__)
+    app.config.from_object(load_config(config_name, os.environ))
+    if overrides:
+        app.config.update(overrides)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        # The embedded default: a file in the instance folder, made on first run.
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{os.path.join(app.instance_path, 'bulletin.sqlite')}")
+
+    from .logs import configure_logging
+
+    configure_logging(app)
+
+    from .extensions import bootstrap, csrf, db, login_manager, mail, migrate, moment
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
+                                                     "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    bootstrap.init_app(app)
+    moment.init_app(app)
+
+    from . import auth, health, main
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp, url_prefix="/auth")
+
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

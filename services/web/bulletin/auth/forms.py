@@ -1,0 +1,67 @@
+"""Account forms; Flask-WTF adds the CSRF token to each."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+
+from ..passwords import MAX_LENGTH, MIN_LENGTH
+
+USERNAME_RULE = Regexp(
+    r"^[A-Za-z][A-Za-z0-9_.]*$",
+    message="Use letters, numbers, dots or underscores, starting with a letter.",
+)
+
+
+def email_field(label: str = "Email") -> EmailField:
+    return EmailField(label, validators=[DataRequired(), Length(max=254), Email()])
+
+
+def new_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
+
+
+def repeat_field(of: str) -> PasswordField:
+    return PasswordField("Confirm password",
+                         validators=[DataRequired(), EqualTo(of, message="Passwords must match.")])
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember_me = BooleanField("Keep me signed in")
+    submit = SubmitField("Sign in")
+
+
+class RegistrationForm(FlaskForm):
+    email = email_field()
+    username = StringField("Username", validators=[DataRequired(), Length(max=64), USERNAME_RULE])
+    password = new_password_field()
+    password2 = repeat_field("password")
+    submit = SubmitField("Register")
+
+
+class ChangePasswordForm(FlaskForm):
+    old_password = PasswordField("Current password",
+                                 validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    password = new_password_field("New password")
+    password2 = repeat_field("password")
+    submit = SubmitField("Change password")
+
+
+class PasswordResetRequestForm(FlaskForm):
+    email = email_field()
+    submit = SubmitField("Send reset link")
+
+
+class PasswordResetForm(FlaskForm):
+    password = new_password_field("New password")
+    password2 = repeat_field("password")
+    submit = SubmitField("Reset password")
+
+
+class ChangeEmailForm(FlaskForm):
+    email = email_field("New email")
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    submit = SubmitField("Change email")

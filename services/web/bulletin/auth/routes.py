@@ -1,0 +1,220 @@
+"""Sign-in, registration and credential changes under /auth/."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+
+from ..extensions import login_manager
+from ..models import User
+from ..services import ServiceError, accounts
+from . import bp
+from .forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    LoginForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+)
+from .next_url import safe_next_path
+
+login_manager.login_view = "auth.login"
+login_manager.login_message_category = "info"
+# Pages an unconfirmed user may still reach.
+UNCONFIRMED_ENDPOINTS = {"auth.unconfirmed", "auth.confirm", "auth.resend_confirmation",
+                         "auth.logout", "static", "bootstrap.static", "main.moment_js"}
+# Requests that must not touch the database for the signed-in user.
+NO_USER_BLUEPRINTS = {"health"}
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    return accounts.load_login_session(session_id)
+
+
+@bp.before_app_request
+def check_signed_in_user():
+    """Record activity, and keep unconfirmed users on the confirmation page."""
+    if request.blueprint in NO_USER_BLUEPRINTS or not current_user.is_authenticated:
+        return None
+    accounts.touch_last_seen(current_user)
+    if not current_user.confirmed and request.endpoint not in UNCONFIRMED_ENDPOINTS:
+        return redirect(url_for("auth.unconfirmed"))
+    return None
+
+
+def _sign_in(user: User, *, remember: bool) -> None:
+    # A fresh session: nothing from before sign-in carries over.
+    session.clear()
+    accounts.start_login_session(user)
+    login_user(user, remember=remember)
+
+
+def _show_service_error(form: FlaskForm, error: ServiceError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors.append(error.message)
+    else:
+        flash(error.message, "danger")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(login=form.email.data, password=form.password.data)
+        if user is not None:
+            _sign_in(user, remember=form.remember_me.data)
+            return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
+        flash("Invalid email or password.", "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End this session; its cookies stop working even if replayed."""
+    accounts.end_login_session(current_user.login_session_id)
+    logout_user()
+    flash("You have been signed out.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account and mail a confirmation link."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register_user(email=form.email.data, username=form.username.data,
+                                   password=form.password.data)
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            flash("A confirmation link has been sent to your email. Sign in to continue.",
+                  "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.get("/confirm/<token>")
+@login_required
+def confirm(token: str):
+    """Confirm the signed-in account from the emailed link."""
+    if current_user.confirmed:
+        return redirect(url_for("main.index"))
+    if accounts.confirm_account(current_user, token):
+        flash("Your account is confirmed. Welcome!", "success")
+        return redirect(url_for("main.index"))
+    flash("The confirmation link is invalid or has expired.", "danger")
+    return redirect(url_for("auth.unconfirmed"))
+
+
+@bp.get("/unconfirmed")
+def unconfirmed():
+    """Ask an unconfirmed user to confirm, with a button to resend the link."""
+    if current_user.is_anonymous or current_user.confirmed:
+        return redirect(url_for("main.index"))
+    return render_template("auth/unconfirmed.html", form=FlaskForm())
+
+
+@bp.post("/confirm")
+@login_required
+def resend_confirmation():
+    """Send a new confirmation link."""
+    if current_user.confirmed:
+        return redirect(url_for("main.index"))
+    if FlaskForm().validate_on_submit():
+        accounts.send_confirmation(current_user)
+        flash("A new confirmation link has been sent to your email.", "info")
+    return redirect(url_for("auth.unconfirmed"))
+
+
+@bp.route("/change-password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password; every other session is signed out."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, old_password=form.old_password.data,
+                                     new_password=form.password.data)
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            # Keep this browser signed in, with a remember cookie if it had one.
+            cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            _sign_in(current_user._get_current_object(),
+                     remember=cookie_name in request.cookies)
+            flash("Your password has been changed.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/form_page.html", form=form, title="Change password")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def password_reset_request():
+    """Mail a password-reset link."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        accounts.send_password_reset(form.email.data)
+        # The same answer whether or not the address has an account.
+        flash("If an account uses that address, a reset link is on its way.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/form_page.html", form=form, title="Reset your password")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str):
+    """Set a new password from the emailed link."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        if accounts.reset_password(token, form.password.data):
+            flash("Your password has been reset. Sign in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+        flash("The reset link is invalid or has expired. Ask for a new one.", "danger")
+        return redirect(url_for("auth.password_reset_request"))
+    return render_template("auth/form_page.html", form=form, title="Choose a new password")
+
+
+@bp.route("/change-email", methods=["GET", "POST"])
+@login_required
+def change_email_request():
+    """Mail a confirmation link to the new address."""
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            accounts.request_email_change(current_user, new_email=form.email.data,
+                                          password=form.password.data)
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            flash("A confirmation link has been sent to the new address.", "info")
+            return redirect(url_for("main.index"))
+    return render_template("auth/form_page.html", form=form, title="Change your email")
+
+
+@bp.get("/change-email/<token>")
+@login_required
+def change_email(token: str):
+    """Switch to the new address once its owner follows the link."""
+    try:
+        changed = accounts.change_email(current_user, token)
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("main.index"))
+    if changed:
+        flash("Your email address has been updated.", "success")
+    else:
+        flash("The link is invalid or has expired.", "danger")
+    return redirect(url_for("main.index"))

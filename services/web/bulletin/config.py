@@ -1,0 +1,153 @@
+"""Settings per environment, read from environment variables when the app is built.
+
+Nothing here reads ``os.environ`` at import time: ``create_app`` passes the
+environment in, so tests can build an app from a plain mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+# Shipped in .env.example; production refuses to run with it.
+DEV_SECRET_KEY = "dev-only-change-me"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message names the variable to set."""
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+def database_url(raw: str | None) -> str | None:
+    """Accept the ``postgres://`` form that hosting providers hand out.
+
+    None means the SQLite file in the app's instance folder (see create_app).
+    """
+    if not raw:
+        return None
+    if raw.startswith("postgres://"):
+        return "postgresql://" + raw.removeprefix("postgres://")
+    return raw
+
+
+class Config:
+    """Settings every environment shares."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # Logging in again refreshes the remember cookie's lifetime.
+    REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BOOTSTRAP_SERVE_LOCAL = True
+    LOG_FORMAT = "text"
+    MAIL_SEND_ASYNC = True
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
+        self.SQLALCHEMY_DATABASE_URI = database_url(env.get("DATABASE_URL"))
+        self.MAX_CONTENT_LENGTH = _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
+        self.POSTS_PER_PAGE = _int(env, "POSTS_PER_PAGE", 20)
+        self.FOLLOWERS_PER_PAGE = _int(env, "FOLLOWERS_PER_PAGE", 50)
+        self.COMMENTS_PER_PAGE = _int(env, "COMMENTS_PER_PAGE", 30)
+        self.CONFIRM_TOKEN_MAX_AGE = _int(env, "CONFIRM_TOKEN_MAX_AGE", 24 * 3600)
+        self.RESET_TOKEN_MAX_AGE = _int(env, "RESET_TOKEN_MAX_AGE", 3600)
+        # argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+        self.ARGON2_MEMORY_KIB = _int(env, "ARGON2_MEMORY_KIB", 19 * 1024)
+        self.ARGON2_TIME_COST = _int(env, "ARGON2_TIME_COST", 2)
+        self.ARGON2_PARALLELISM = _int(env, "ARGON2_PARALLELISM", 1)
+        if env.get("SERVER_NAME"):
+            self.SERVER_NAME = env["SERVER_NAME"]
+        self.PREFERRED_URL_SCHEME = env.get("PREFERRED_URL_SCHEME") or "http"
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or None
+        self.MAIL_PORT = _int(env, "MAIL_PORT", 587)
+        self.MAIL_USE_TLS = _flag(env.get("MAIL_USE_TLS"), default=True)
+        self.MAIL_USE_SSL = _flag(env.get("MAIL_USE_SSL"))
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "Bulletin <noreply@localhost>"
+        self.MAIL_SUBJECT_PREFIX = env.get("MAIL_SUBJECT_PREFIX", "[Bulletin] ")
+        if env.get("LOG_FORMAT"):
+            self.LOG_FORMAT = env["LOG_FORMAT"]
+        self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe for this environment."""
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    MAIL_SEND_ASYNC = False  # tests read the outbox right after the request
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__(env)
+        # The test suite passes the database it wants; never touch the dev one.
+        self.SQLALCHEMY_DATABASE_URI = "sqlite://"
+        self.MAIL_SERVER = None
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    LOG_FORMAT = "json"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__(env)
+        self.PREFERRED_URL_SCHEME = env.get("PREFERRED_URL_SCHEME") or "https"
+
+    def check(self) -> None:
+        if self.SECRET_KEY == DEV_SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is missing or still the development default: set SECRET_KEY "
+                "to a long random value, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None, env: Mapping[str, str]) -> Config:
+    """Build the settings for ``name`` (or ``FLASK_CONFIG``) from ``env``."""
+    name = name or env.get("FLASK_CONFIG") or "development"
+    try:
+        config_class = CONFIGS[name]
+    except KeyError:
+        choices = ", ".join(CONFIGS)
+        raise ConfigError(f"FLASK_CONFIG={name!r} is not one of: {choices}.") from None
+    config = config_class(env)
+    config.check()
+    return config

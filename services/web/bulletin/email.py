@@ -1,0 +1,62 @@
+"""Outgoing email: rendered from templates, sent off the request thread.
+
+Without ``MAIL_SERVER`` outside production the message is written to the log,
+so a developer can follow the confirmation link from the console.
+"""
+
+from __future__ import annotations
+
+import logging
+from threading import Thread
+
+from flask import Flask, current_app, render_template, url_for
+from flask_mail import Message
+
+from .extensions import mail
+
+log = logging.getLogger(__name__)
+
+
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute link that still works when opened from a mail client."""
+    config = current_app.config
+    if config.get("SERVER_NAME"):
+        adapter = current_app.url_map.bind(
+            config["SERVER_NAME"],
+            url_scheme=config["PREFERRED_URL_SCHEME"],
+            script_name=config.get("APPLICATION_ROOT") or "/",
+        )
+        return adapter.build(endpoint, values, force_external=True)
+    return url_for(endpoint, _external=True, **values)
+
+
+def send_email(to: str, subject: str, template: str, **context: object) -> Thread | None:
+    """Send ``template``.txt and .html to ``to``; returns the sending thread, if any."""
+    app = current_app._get_current_object()
+    message = Message(
+        app.config["MAIL_SUBJECT_PREFIX"] + subject,
+        recipients=[to],
+        body=render_template(f"{template}.txt", **context),
+        html=render_template(f"{template}.html", **context),
+    )
+    if not app.config["MAIL_SEND_ASYNC"]:
+        _deliver(app, message)
+        return None
+    thread = Thread(target=_deliver, args=(app, message), daemon=True)
+    thread.start()
+    return thread
+
+
+def _deliver(app: Flask, message: Message) -> None:
+    with app.app_context():
+        if app.config["MAIL_SERVER"] or app.testing:
+            try:
+                mail.send(message)
+            except Exception:
+                log.exception("sending mail %r to %s failed", message.subject, message.recipients)
+        elif app.config["ENV_NAME"] == "production":
+            log.warning("MAIL_SERVER is not set: mail %r to %s not sent",
+                        message.subject, message.recipients)
+        else:
+            log.info("MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s",
+                     ", ".join(message.recipients), message.subject, message.body)

@@ -1,0 +1,72 @@
+"""Error responses: HTML pages for browsers, JSON bodies for API clients."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """API paths, and clients that accept JSON but not HTML, get JSON errors."""
+    if request.path.startswith("/api/") or request.path.startswith("/todo/api/"):
+        return True
+    accept = request.accept_mimetypes
+    return accept.accept_json and not accept.accept_html
+
+
+def error_code(status: int, name: str) -> str:
+    """A stable, machine-readable code: ``Not Found`` -> ``not_found``."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or str(status)
+
+
+def error_response(status: int, message: str, *, details: dict[str, Any] | None = None,
+                   name: str | None = None) -> Response:
+    """The one JSON error body: ``{"error", "message", "details"}``."""
+    name = name or HTTP_STATUS_CODES.get(status, "Error")
+    response = jsonify(error=error_code(status, name), message=message, details=details or {})
+    response.status_code = status
+    return response
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status >= 500:
+        db.session.rollback()
+    if wants_json():
+        response = error_response(status, error.description or error.name, name=error.name)
+    else:
+        response = Response(_error_page(error), status=status, mimetype="text/html")
+    # Keep headers such as Allow (405) and Retry-After (429).
+    for key, value in error.get_headers():
+        if key.lower() != "content-type":
+            response.headers[key] = value
+    return response
+
+
+def _error_page(error: HTTPException) -> str:
+    try:
+        return render_template("errors/error.html", error=error)
+    except Exception:
+        # The layout needs the database (for the signed-in user); it may be the fault.
+        log.exception("rendering the error page failed")
+        return f"<!doctype html><title>{error.code}</title><h1>{error.code} {error.name}</h1>"
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """Log the trace; the client only learns that something went wrong."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,35 @@
+"""Extension objects, created without an app and bound in ``create_app``."""
+
+from __future__ import annotations
+
+from flask_bootstrap import Bootstrap5
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_moment import Moment
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    # Predictable constraint names, so Alembic can alter and drop them later.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True)  # batch mode lets SQLite alter tables
+login_manager = LoginManager()
+csrf = CSRFProtect()
+mail = Mail()
+bootstrap = Bootstrap5()
+moment = Moment()

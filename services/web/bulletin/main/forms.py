@@ -1,0 +1,37 @@
+"""Blog forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..auth.forms import USERNAME_RULE, email_field
+
+POST_MAX = 10_000
+COMMENT_MAX = 2_000
+
+
+class PostForm(FlaskForm):
+    body = TextAreaField("What's on your mind? (Markdown works)",
+                         validators=[DataRequired(), Length(max=POST_MAX)])
+    submit = SubmitField("Publish")
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Add a comment", validators=[DataRequired(), Length(max=COMMENT_MAX)])
+    submit = SubmitField("Comment")
+
+
+class EditProfileForm(FlaskForm):
+    name = StringField("Real name", validators=[Optional(), Length(max=64)])
+    location = StringField("Location", validators=[Optional(), Length(max=64)])
+    about_me = TextAreaField("About me", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Save")
+
+
+class EditProfileAdminForm(EditProfileForm):
+    email = email_field()
+    username = StringField("Username", validators=[DataRequired(), Length(max=64), USERNAME_RULE])
+    confirmed = BooleanField("Confirmed")
+    role = SelectField("Role", coerce=int)

@@ -1,0 +1,271 @@
+"""The blog's pages: feeds, posts, profiles, follows and moderation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, select
+
+from ..auth.next_url import safe_next_path
+from ..decorators import admin_required, permission_required
+from ..extensions import db, moment
+from ..models import Comment, Permission, Post, Role, User
+from ..pagination import Page, paginate
+from ..services import ServiceError, accounts, blog
+from . import bp
+from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
+
+FEED_COOKIE = "show_followed"
+FEED_COOKIE_AGE = 30 * 24 * 3600
+
+
+def page_or_404(statement: Select[Any], per_page: int) -> Page[Any]:
+    """The page named by ``?page=``; 404 below 1 or past the end."""
+    number = request.args.get("page", 1, type=int)
+    if number < 1:
+        abort(404, description="Pages are numbered from 1.")
+    page = paginate(statement, page=number, per_page=per_page)
+    if number > 1 and not page.items:
+        abort(404, description="This page is past the end of the list.")
+    return page
+
+
+def user_or_404(username: str) -> User:
+    return db.one_or_404(select(User).where(User.username == username),
+                         description=f"There is no user named {username!r}.")
+
+
+def per_page(setting: str) -> int:
+    return current_app.config[setting]
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    """Show the feed, newest first, with the write-a-post form for writers."""
+    form = PostForm()
+    may_write = current_user.is_authenticated and current_user.can(Permission.WRITE)
+    if may_write and form.validate_on_submit():
+        blog.create_post(author=current_user, body=form.body.data)
+        flash("Your post is published.", "success")
+        return redirect(url_for("main.index"))
+    if request.method == "POST" and not may_write:
+        abort(403, description="Your account does not have permission to write posts.")
+    show_followed = current_user.is_authenticated and bool(request.cookies.get(FEED_COOKIE))
+    statement = blog.followed_posts(current_user) if show_followed else blog.all_posts()
+    page = page_or_404(statement, per_page("POSTS_PER_PAGE"))
+    return render_template("main/index.html", form=form if may_write else None, page=page,
+                           show_followed=show_followed)
+
+
+def _feed_choice(show_followed: bool):
+    response = make_response(redirect(url_for("main.index")))
+    response.set_cookie(FEED_COOKIE, "1" if show_followed else "", max_age=FEED_COOKIE_AGE,
+                        httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get("/all")
+@login_required
+def show_all():
+    """Show every author's posts on the home page."""
+    return _feed_choice(False)
+
+
+@bp.get("/followed")
+@login_required
+def show_followed():
+    """Show only followed authors' posts on the home page."""
+    return _feed_choice(True)
+
+
+@bp.get("/user/<username>")
+def user(username: str):
+    """Show a profile with the user's posts and follow counts."""
+    profile = user_or_404(username)
+    page = page_or_404(blog.posts_by(profile), per_page("POSTS_PER_PAGE"))
+    followers, following = blog.follow_counts(profile)
+    is_following = (current_user.is_authenticated
+                    and blog.is_following(current_user, profile))
+    return render_template("main/user.html", user=profile, page=page, followers=followers,
+                           following=following, is_following=is_following, form=FlaskForm())
+
+
+@bp.route("/edit-profile", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    """Edit your own name, location and about-me."""
+    form = EditProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        accounts.update_profile(current_user, name=form.name.data,
+                                location=form.location.data, about_me=form.about_me.data)
+        flash("Your profile has been updated.", "success")
+        return redirect(url_for("main.user", username=current_user.username))
+    return render_template("main/edit_profile.html", form=form)
+
+
+@bp.route("/edit-profile/<uuid:public_id>", methods=["GET", "POST"])
+@admin_required
+def edit_profile_admin(public_id: uuid.UUID):
+    """Let an administrator edit any account."""
+    profile = db.one_or_404(select(User).where(User.public_id == public_id),
+                            description="There is no such user.")
+    form = EditProfileAdminForm(obj=profile)
+    form.role.choices = [(role.id, role.name)
+                         for role in db.session.scalars(select(Role).order_by(Role.name))]
+    if request.method == "GET":
+        form.role.data = profile.role_id
+    if form.validate_on_submit():
+        try:
+            accounts.admin_update_user(
+                profile, email=form.email.data, username=form.username.data,
+                confirmed=form.confirmed.data, role_id=form.role.data, name=form.name.data,
+                location=form.location.data, about_me=form.about_me.data)
+        except ServiceError as error:
+            field = getattr(form, error.field or "", None)
+            (field.errors.append(error.message) if field is not None
+             else flash(error.message, "danger"))
+        else:
+            flash("The profile has been updated.", "success")
+            return redirect(url_for("main.user", username=profile.username))
+    return render_template("main/edit_profile.html", form=form, user=profile)
+
+
+@bp.route("/post/<int:post_id>", methods=["GET", "POST"])
+def post(post_id: int):
+    """Show one post with its comments and, for commenters, a comment form."""
+    item = db.get_or_404(Post, post_id, description="There is no such post.")
+    form = CommentForm()
+    may_comment = current_user.is_authenticated and current_user.can(Permission.COMMENT)
+    if request.method == "POST":
+        if not may_comment:
+            abort(403, description="Your account does not have permission to comment.")
+        if form.validate_on_submit():
+            blog.add_comment(post=item, author=current_user, body=form.body.data)
+            flash("Your comment has been published.", "success")
+            return redirect(url_for("main.post", post_id=item.id, _anchor="comments"))
+    moderator = current_user.is_authenticated and current_user.can(Permission.MODERATE)
+    comments = page_or_404(blog.visible_comments(item, moderator=moderator),
+                           per_page("COMMENTS_PER_PAGE"))
+    return render_template("main/post.html", post=item, comments=comments,
+                           form=form if may_comment else None,
+                           may_edit=current_user.is_authenticated
+                           and blog.may_edit(current_user, item),
+                           moderator=moderator, action_form=FlaskForm())
+
+
+@bp.route("/edit/<int:post_id>", methods=["GET", "POST"])
+@login_required
+def edit_post(post_id: int):
+    """Edit your own post (administrators may edit any)."""
+    item = db.get_or_404(Post, post_id, description="There is no such post.")
+    if not blog.may_edit(current_user, item):
+        abort(403, description="Only the author or an administrator may edit this post.")
+    form = PostForm(obj=item)
+    if form.validate_on_submit():
+        blog.update_post(item, editor=current_user, body=form.body.data)
+        flash("The post has been updated.", "success")
+        return redirect(url_for("main.post", post_id=item.id))
+    return render_template("main/edit_post.html", form=form, post=item)
+
+
+def _follow_action(username: str, *, start: bool):
+    other = user_or_404(username)
+    if not FlaskForm().validate_on_submit():
+        abort(400, description="The form has expired; reload the page and try again.")
+    try:
+        changed = blog.follow(current_user, other) if start else blog.unfollow(current_user,
+                                                                             other)
+    except ServiceError as error:
+        flash(error.message, "warning")
+    else:
+        if start:
+            flash(f"You are now following {other.username}." if changed
+                  else f"You already follow {other.username}.", "info")
+        else:
+            flash(f"You are no longer following {other.username}." if changed
+                  else f"You were not following {other.username}.", "info")
+    return redirect(url_for("main.user", username=other.username))
+
+
+@bp.post("/follow/<username>")
+@permission_required(Permission.FOLLOW)
+def follow(username: str):
+    """Follow a user."""
+    return _follow_action(username, start=True)
+
+
+@bp.post("/unfollow/<username>")
+@permission_required(Permission.FOLLOW)
+def unfollow(username: str):
+    """Stop following a user."""
+    return _follow_action(username, start=False)
+
+
+@bp.get("/followers/<username>")
+def followers(username: str):
+    """List who follows a user."""
+    profile = user_or_404(username)
+    page = page_or_404(blog.followers_of(profile), per_page("FOLLOWERS_PER_PAGE"))
+    people = [(follow.follower, follow.timestamp) for follow in page.items]
+    return render_template("main/follows.html", user=profile, page=page, people=people,
+                           title=f"Followers of {profile.username}", endpoint="main.followers")
+
+
+@bp.get("/following/<username>")
+def following(username: str):
+    """List whom a user follows."""
+    profile = user_or_404(username)
+    page = page_or_404(blog.followed_by(profile), per_page("FOLLOWERS_PER_PAGE"))
+    people = [(follow.followed, follow.timestamp) for follow in page.items]
+    return render_template("main/follows.html", user=profile, page=page, people=people,
+                           title=f"{profile.username} follows", endpoint="main.following")
+
+
+@bp.get("/moderate")
+@permission_required(Permission.MODERATE)
+def moderate():
+    """List recent comments with buttons to hide or show each."""
+    page = page_or_404(blog.all_comments(), per_page("COMMENTS_PER_PAGE"))
+    return render_template("main/moderate.html", page=page, action_form=FlaskForm())
+
+
+def _moderate(comment_id: int, *, disabled: bool):
+    comment = db.get_or_404(Comment, comment_id, description="There is no such comment.")
+    if not FlaskForm().validate_on_submit():
+        abort(400, description="The form has expired; reload the page and try again.")
+    blog.set_comment_disabled(comment, disabled)
+    flash("The comment is hidden." if disabled else "The comment is visible again.", "info")
+    return redirect(safe_next_path(request.form.get("next")) or url_for("main.moderate"))
+
+
+@bp.post("/moderate/enable/<int:comment_id>")
+@permission_required(Permission.MODERATE)
+def moderate_enable(comment_id: int):
+    """Show a hidden comment again."""
+    return _moderate(comment_id, disabled=False)
+
+
+@bp.post("/moderate/disable/<int:comment_id>")
+@permission_required(Permission.MODERATE)
+def moderate_disable(comment_id: int):
+    """Hide a comment from everyone but moderators."""
+    return _moderate(comment_id, disabled=True)
+
+
+@bp.get("/flask-moment.js")
+def moment_js():
+    """Serve Flask-Moment's helper as a file, so the CSP needs no inline script."""
+    response = make_response(moment.flask_moment_js())
+    response.mimetype = "application/javascript"
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.app_context_processor
+def inject_permissions() -> dict[str, Any]:
+    return {"Permission": Permission}

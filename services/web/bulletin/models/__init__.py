@@ -1,0 +1,20 @@
+"""The data model; import models from here."""
+
+from .blog import Comment, Post
+from .task import Task
+from .types import utcnow
+from .user import DEFAULT_ROLE, ROLE_PERMISSIONS, Follow, LoginSession, Permission, Role, User
+
+__all__ = [
+    "DEFAULT_ROLE",
+    "ROLE_PERMISSIONS",
+    "Comment",
+    "Follow",
+    "LoginSession",
+    "Permission",
+    "Post",
+    "Role",
+    "Task",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,56 @@
+"""The blog: posts and the comments on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from ..extensions import db
+from ..markdown import render_markdown
+from .types import UTCDateTime, utcnow
+from .user import User
+
+
+class Post(db.Model):
+    __tablename__ = "posts"
+    __table_args__ = (
+        # Profile pages and the followed feed: one author's posts, newest first.
+        Index("ix_posts_author_id_timestamp", "author_id", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    # Rendered once on save, not on every page view.
+    body_html: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+    author: Mapped[User] = relationship()
+
+    @validates("body")
+    def _render_body(self, _key: str, value: str) -> str:
+        self.body_html = render_markdown(value)
+        return value
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_post_id_timestamp", "post_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+
+    author: Mapped[User] = relationship()
+    post: Mapped[Post] = relationship()
+
+    @validates("body")
+    def _render_body(self, _key: str, value: str) -> str:
+        self.body_html = render_markdown(value)
+        return value

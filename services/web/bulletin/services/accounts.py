@@ -1,0 +1,242 @@
+"""Accounts: registration, sign-in sessions, confirmation and credential changes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..email import external_url, send_email
+from ..extensions import db
+from ..models import DEFAULT_ROLE, LoginSession, Role, User, utcnow
+from ..models.user import normalize_email
+from ..passwords import hash_password, needs_rehash, spend_verify_time, verify_password
+from ..tokens import make_token, read_token
+from . import Conflict, ServiceError
+
+LAST_SEEN_INTERVAL = timedelta(minutes=1)
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def find_user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def find_user_by_login(login: str) -> User | None:
+    """Look a user up by email or by username, as the API's Basic auth allows."""
+    if "@" in login:
+        return find_user_by_email(login)
+    return find_user_by_username(login)
+
+
+def _check_available(*, email: str | None = None, username: str | None = None,
+                     exclude: User | None = None) -> None:
+    if email is not None:
+        other = find_user_by_email(email)
+        if other is not None and other is not exclude:
+            raise Conflict("This email is already registered.", field="email")
+    if username is not None:
+        other = db.session.scalar(
+            select(User).where(func.lower(User.username) == username.lower())
+        )
+        if other is not None and other is not exclude:
+            raise Conflict("This username is already taken.", field="username")
+
+
+def _commit_or_conflict() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request took the same email or username between check and commit.
+        db.session.rollback()
+        raise Conflict("This email or username is already taken.") from None
+
+
+def register_user(*, email: str, username: str, password: str, confirmed: bool = False,
+                  role_name: str = DEFAULT_ROLE) -> User:
+    """Create an account; unconfirmed accounts are sent a confirmation link."""
+    _check_available(email=email, username=username)
+    role = db.session.scalar(select(Role).where(Role.name == role_name))
+    if role is None:
+        raise ServiceError(f"Role {role_name!r} is missing: run `flask db upgrade`.")
+    user = User(email=email, username=username, password_hash=hash_password(password),
+                confirmed=confirmed, role=role)
+    db.session.add(user)
+    _commit_or_conflict()
+    if not confirmed:
+        send_confirmation(user)
+    return user
+
+
+def authenticate(*, login: str, password: str) -> User | None:
+    """The user whose credentials these are, or None; both failures look alike."""
+    user = find_user_by_login(login)
+    if user is None:
+        spend_verify_time(password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def start_login_session(user: User) -> str:
+    """Record a new signed-in browser for ``user``; its id goes in the cookies."""
+    cutoff = utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]
+    db.session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user.id,
+                                   LoginSession.created_at < cutoff)
+    )
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(id=session_id, user_id=user.id))
+    db.session.commit()
+    user.login_session_id = session_id
+    return session_id
+
+
+def load_login_session(session_id: str) -> User | None:
+    user = db.session.scalar(
+        select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.id == session_id)
+    )
+    if user is not None:
+        user.login_session_id = session_id
+    return user
+
+
+def end_login_session(session_id: str | None) -> None:
+    if session_id:
+        db.session.execute(delete(LoginSession).where(LoginSession.id == session_id))
+        db.session.commit()
+
+
+def _end_all_sessions(user: User) -> None:
+    """Sign out every browser and revoke every API token of ``user``."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    user.token_version += 1
+
+
+def touch_last_seen(user: User) -> None:
+    """Record activity, at most once a minute so most requests write nothing."""
+    now = utcnow()
+    if user.last_seen is None or now - user.last_seen >= LAST_SEEN_INTERVAL:
+        user.last_seen = now
+        db.session.commit()
+
+
+# Confirmation ---------------------------------------------------------------
+
+def send_confirmation(user: User) -> None:
+    token = make_token("confirm", {"user": str(user.public_id), "email": user.email})
+    send_email(user.email, "Confirm your account", "auth/email/confirm",
+               user=user, url=external_url("auth.confirm", token=token))
+
+
+def confirm_account(user: User, token: str) -> bool:
+    """Confirm ``user`` when the token was made for this account and address."""
+    payload = read_token("confirm", token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+    if payload != {"user": str(user.public_id), "email": user.email}:
+        return False
+    if not user.confirmed:
+        user.confirmed = True
+        db.session.commit()
+    return True
+
+
+# Password changes -----------------------------------------------------------
+
+def _password_fingerprint(user: User) -> str:
+    # In the reset token, so a used (or outdated) link stops working.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def change_password(user: User, *, old_password: str, new_password: str) -> None:
+    """Set a new password and sign out every other session and API token."""
+    if not verify_password(user.password_hash, old_password):
+        raise ServiceError("The current password is wrong.", field="old_password")
+    user.password_hash = hash_password(new_password)
+    _end_all_sessions(user)
+    db.session.commit()
+
+
+def send_password_reset(email: str) -> None:
+    """Mail a reset link when the address has an account; say nothing either way."""
+    user = find_user_by_email(email)
+    if user is None:
+        return
+    token = make_token("reset", {"user": str(user.public_id), "pw": _password_fingerprint(user)})
+    send_email(user.email, "Reset your password", "auth/email/reset_password",
+               user=user, url=external_url("auth.password_reset", token=token))
+
+
+def reset_password(token: str, new_password: str) -> bool:
+    payload = read_token("reset", token, current_app.config["RESET_TOKEN_MAX_AGE"])
+    if payload is None:
+        return False
+    user = db.session.scalar(select(User).where(User.public_id == _uuid(payload.get("user"))))
+    if user is None or payload.get("pw") != _password_fingerprint(user):
+        return False
+    user.password_hash = hash_password(new_password)
+    _end_all_sessions(user)
+    db.session.commit()
+    return True
+
+
+# Email changes --------------------------------------------------------------
+
+def request_email_change(user: User, *, new_email: str, password: str) -> None:
+    """Mail a confirmation link to the new address; the change waits for it."""
+    if not verify_password(user.password_hash, password):
+        raise ServiceError("The password is wrong.", field="password")
+    new_email = normalize_email(new_email)
+    _check_available(email=new_email, exclude=user)
+    token = make_token("change-email", {"user": str(user.public_id), "new_email": new_email})
+    send_email(new_email, "Confirm your new email address", "auth/email/change_email",
+               user=user, url=external_url("auth.change_email", token=token))
+
+
+def change_email(user: User, token: str) -> bool:
+    payload = read_token("change-email", token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+    if payload is None or payload.get("user") != str(user.public_id):
+        return False
+    _check_available(email=payload["new_email"], exclude=user)
+    user.email = payload["new_email"]
+    _commit_or_conflict()
+    return True
+
+
+# Profiles -------------------------------------------------------------------
+
+def update_profile(user: User, *, name: str | None, location: str | None,
+                   about_me: str | None) -> None:
+    user.name, user.location, user.about_me = name or None, location or None, about_me or None
+    db.session.commit()
+
+
+def admin_update_user(user: User, *, email: str, username: str, confirmed: bool, role_id: int,
+                      name: str | None, location: str | None, about_me: str | None) -> None:
+    """Let an administrator change any account, checking uniqueness like registration."""
+    _check_available(email=email, username=username, exclude=user)
+    role = db.session.get(Role, role_id)
+    if role is None:
+        raise ServiceError("Choose one of the listed roles.", field="role")
+    user.email, user.username, user.confirmed, user.role = email, username, confirmed, role
+    user.name, user.location, user.about_me = name or None, location or None, about_me or None
+    _commit_or_conflict()
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

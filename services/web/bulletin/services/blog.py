@@ -1,0 +1,131 @@
+"""The blog's rules: posts, comments, follows and the feeds built from them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import Comment, Follow, Permission, Post, User
+from . import ServiceError
+
+# Feeds ----------------------------------------------------------------------
+
+def all_posts() -> Select[tuple[Post]]:
+    # Authors come in the same query, not one query per post.
+    return select(Post).options(joinedload(Post.author)).order_by(Post.timestamp.desc(),
+                                                                  Post.id.desc())
+
+
+def followed_posts(user: User) -> Select[tuple[Post]]:
+    """Posts by the authors ``user`` follows, and by ``user``."""
+    followed = select(Follow.followed_id).where(Follow.follower_id == user.id)
+    return all_posts().where((Post.author_id.in_(followed)) | (Post.author_id == user.id))
+
+
+def posts_by(user: User) -> Select[tuple[Post]]:
+    return all_posts().where(Post.author_id == user.id)
+
+
+def visible_comments(post: Post, *, moderator: bool) -> Select[tuple[Comment]]:
+    """A post's comments, oldest first; moderators also see the disabled ones."""
+    statement = (select(Comment).options(joinedload(Comment.author))
+                 .where(Comment.post_id == post.id)
+                 .order_by(Comment.timestamp.asc(), Comment.id.asc()))
+    return statement if moderator else statement.where(Comment.disabled.is_(False))
+
+
+def all_comments() -> Select[tuple[Comment]]:
+    return (select(Comment).options(joinedload(Comment.author), joinedload(Comment.post))
+            .order_by(Comment.timestamp.desc(), Comment.id.desc()))
+
+
+# Posts and comments ----------------------------------------------------------
+
+def create_post(*, author: User, body: str) -> Post:
+    if not author.can(Permission.WRITE):
+        raise ServiceError("You may not write posts.")
+    post = Post(author=author, body=body)
+    db.session.add(post)
+    db.session.commit()
+    return post
+
+
+def may_edit(user: User, post: Post) -> bool:
+    return post.author_id == user.id or user.is_administrator
+
+
+def update_post(post: Post, *, editor: User, body: str) -> None:
+    if not may_edit(editor, post):
+        raise ServiceError("Only the author or an administrator may edit this post.")
+    post.body = body
+    db.session.commit()
+
+
+def add_comment(*, post: Post, author: User, body: str) -> Comment:
+    if not author.can(Permission.COMMENT):
+        raise ServiceError("You may not comment.")
+    comment = Comment(post=post, author=author, body=body)
+    db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+def comment_count(post: Post) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Comment)
+        .where(Comment.post_id == post.id, Comment.disabled.is_(False))
+    ) or 0
+
+
+def set_comment_disabled(comment: Comment, disabled: bool) -> None:
+    comment.disabled = disabled
+    db.session.commit()
+
+
+# Follows --------------------------------------------------------------------
+
+def is_following(follower: User, followed: User) -> bool:
+    return db.session.get(Follow, (follower.id, followed.id)) is not None
+
+
+def follow(follower: User, followed: User) -> bool:
+    """Follow ``followed``; False when already following."""
+    if follower.id == followed.id:
+        raise ServiceError("You cannot follow yourself.")
+    if is_following(follower, followed):
+        return False
+    db.session.add(Follow(follower_id=follower.id, followed_id=followed.id))
+    db.session.commit()
+    return True
+
+
+def unfollow(follower: User, followed: User) -> bool:
+    """Stop following ``followed``; False when not following."""
+    result = db.session.execute(
+        delete(Follow).where(Follow.follower_id == follower.id,
+                             Follow.followed_id == followed.id)
+    )
+    db.session.commit()
+    return result.rowcount > 0
+
+
+def follow_counts(user: User) -> tuple[int, int]:
+    """How many follow ``user``, and how many ``user`` follows."""
+    followers = db.session.scalar(
+        select(func.count()).select_from(Follow).where(Follow.followed_id == user.id))
+    following = db.session.scalar(
+        select(func.count()).select_from(Follow).where(Follow.follower_id == user.id))
+    return followers or 0, following or 0
+
+
+def followers_of(user: User) -> Select[tuple[Follow]]:
+    return (select(Follow).options(joinedload(Follow.follower))
+            .where(Follow.followed_id == user.id)
+            .order_by(Follow.timestamp.desc(), Follow.follower_id))
+
+
+def followed_by(user: User) -> Select[tuple[Follow]]:
+    return (select(Follow).options(joinedload(Follow.followed))
+            .where(Follow.follower_id == user.id)
+            .order_by(Follow.timestamp.desc(), Follow.followed_id))

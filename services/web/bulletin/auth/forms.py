@@ -14,8 +14,13 @@ USERNAME_RULE = Regexp(
 )
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 def email_field(label: str = "Email") -> EmailField:
-    return EmailField(label, validators=[DataRequired(), Length(max=254), Email()])
+    return EmailField(label, filters=[_strip],
+                      validators=[DataRequired(), Length(max=254), Email()])
 
 
 def new_password_field(label: str = "Password") -> PasswordField:

@@ -1,0 +1,68 @@
+"""Helpers the tests share: drive forms like a browser, read links from mail."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bulletin.extensions import db
+from bulletin.models import User
+
+PASSWORD = "correct horse battery"
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token from the form on ``path``."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'type="hidden" name="csrf_token" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token in the page at {path}"
+    return match.group(1)
+
+
+def link_in(message) -> str:
+    """The path of the first link to this site in an email's text body."""
+    match = re.search(r"https?://[^/\s]+(/\S+)", message.body)
+    assert match, f"no link in: {message.body}"
+    return match.group(1)
+
+
+class Auth:
+    """Drive the account pages the way a browser does."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post_form(self, path: str, data: dict, *, form_page: str | None = None, **kwargs):
+        data = {"csrf_token": csrf_token(self.client, form_page or path), **data}
+        return self.client.post(path, data=data, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD, *, remember: bool = False,
+              next_path: str | None = None):
+        path = "/auth/login" + (f"?next={next_path}" if next_path else "")
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember_me"] = "y"
+        return self.post_form(path, data, form_page="/auth/login")
+
+    def logout(self):
+        return self.post_form("/auth/logout", {}, form_page="/")
+
+    def register(self, email: str, username: str, password: str = PASSWORD):
+        return self.post_form("/auth/register", {
+            "email": email, "username": username, "password": password, "password2": password})
+
+
+def get_user(app: Flask, username: str) -> User | None:
+    """The user as stored now, read in a context of its own."""
+    with app.app_context():
+        return db.session.scalar(select(User).where(User.username == username))
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        return db.session.scalar(select(db.func.count()).select_from(model))

@@ -1,0 +1,53 @@
+import pytest
+
+from bulletin import create_app
+from bulletin.config import DEV_SECRET_KEY, ConfigError, load_config
+
+STRONG_KEY = "k" * 48
+
+
+@pytest.mark.parametrize("env", [{}, {"SECRET_KEY": ""}, {"SECRET_KEY": DEV_SECRET_KEY},
+                                 {"SECRET_KEY": "short"}])
+def test_production_refuses_a_missing_or_default_secret_key(env):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config("production", env)
+
+
+def test_production_starts_with_a_real_secret_key():
+    config = load_config("production", {"SECRET_KEY": STRONG_KEY})
+    assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
+    assert config.PREFERRED_URL_SCHEME == "https"
+
+
+def test_config_name_comes_from_flask_config():
+    assert load_config(None, {"FLASK_CONFIG": "testing"}).TESTING is True
+    assert load_config(None, {}).DEBUG is True  # development by default
+
+
+def test_unknown_config_name_is_named_in_the_error():
+    with pytest.raises(ConfigError, match="FLASK_CONFIG='staging'"):
+        load_config("staging", {})
+
+
+def test_bad_number_names_the_variable():
+    with pytest.raises(ConfigError, match="POSTS_PER_PAGE"):
+        load_config("development", {"POSTS_PER_PAGE": "ten"})
+
+
+def test_heroku_style_postgres_url_is_accepted():
+    config = load_config("development", {"DATABASE_URL": "postgres://u:p@db/bulletin"})
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql://u:p@db/bulletin"
+
+
+def test_sqlite_file_in_instance_folder_is_the_default(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app("development")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/bulletin.sqlite")
+
+
+def test_wsgi_module_exposes_app_and_application(monkeypatch):
+    monkeypatch.setenv("FLASK_CONFIG", "testing")
+    from bulletin import wsgi
+
+    assert wsgi.app is wsgi.application

@@ -66,3 +66,13 @@ def get_user(app: Flask, username: str) -> User | None:
 def count(app: Flask, model: type) -> int:
     with app.app_context():
         return db.session.scalar(select(db.func.count()).select_from(model))
+
+
+def head_revision(app: Flask) -> str:
+    """The newest migration's revision id."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Config
+
+    config = Config()
+    config.set_main_option("script_location", app.extensions["migrate"].directory)
+    return ScriptDirectory.from_config(config).get_current_head()

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
+
 from bulletin.models import LoginSession, User
 from bulletin.services import accounts
 from bulletin.tokens import make_token

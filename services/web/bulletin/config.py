@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 # Shipped in .env.example; production refuses to run with it.
-DEV_SECRET_KEY = "dev-only-change-me"
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (refused in production)
 
 
 class ConfigError(RuntimeError):

@@ -68,6 +68,8 @@ def configure_logging(app: Flask) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
+    # Alembic announces each of its plugins at import: noise on every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ACCESS_LOGGERS:
         access = logging.getLogger(name)
         if not any(isinstance(f, RedactTokensFilter) for f in access.filters):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from base64 import b64encode
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -76,3 +77,17 @@ def head_revision(app: Flask) -> str:
     config = Config()
     config.set_main_option("script_location", app.extensions["migrate"].directory)
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+def basic_auth(login: str, password: str = PASSWORD) -> dict[str, str]:
+    return {"Authorization": "Basic " + b64encode(f"{login}:{password}".encode()).decode()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def get_token(client: FlaskClient, login: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/tokens", headers=basic_auth(login, password))
+    assert response.status_code == 201, response.json
+    return response.json["token"]

@@ -10,6 +10,16 @@ from flask import Flask
 
 from .config import load_config
 
+# Security schemes for the OpenAPI document: bearer tokens by default,
+# HTTP Basic where POST /tokens says so.
+API_SPEC = {
+    "components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "basicAuth": {"type": "http", "scheme": "basic"},
+    }},
+    "security": [{"bearerAuth": []}],
+}
+
 
 def create_app(config_name: str | None = None,
                overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -32,7 +42,7 @@ def create_app(config_name: str | None = None,
 
     configure_logging(app)
 
-    from .extensions import bootstrap, csrf, db, login_manager, mail, migrate, moment
+    from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
@@ -42,12 +52,21 @@ def create_app(config_name: str | None = None,
     mail.init_app(app)
     bootstrap.init_app(app)
     moment.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app, spec_kwargs=API_SPEC)
 
+    from . import api as json_api
     from . import auth, health, main
 
     app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
+    api.register_blueprint(json_api.bp)
+    app.register_blueprint(json_api.legacy_bp)
+    app.register_blueprint(json_api.docs_assets_bp)
+    # The API authenticates with tokens, not cookies: nothing for CSRF to protect.
+    csrf.exempt(json_api.bp)
+    csrf.exempt(json_api.legacy_bp)
 
     from .errors import register_error_handlers
 

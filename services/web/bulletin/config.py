@@ -60,6 +60,15 @@ class Config:
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BOOTSTRAP_SERVE_LOCAL = True
+    RATELIMIT_HEADERS_ENABLED = True
+    # flask-smorest: the OpenAPI document and its interactive docs, from local files.
+    API_TITLE = "Bulletin API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
     LOG_FORMAT = "text"
     MAIL_SEND_ASYNC = True
 
@@ -87,6 +96,11 @@ class Config:
         self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "Bulletin <noreply@localhost>"
         self.MAIL_SUBJECT_PREFIX = env.get("MAIL_SUBJECT_PREFIX", "[Bulletin] ")
+        # JSON API: bearer tokens (signed JWTs) and rate limits.
+        self.API_TOKEN_TTL = _int(env, "API_TOKEN_TTL", 3600)
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT") or "10/minute"
+        self.API_WRITE_RATE_LIMIT = env.get("API_WRITE_RATE_LIMIT") or "120/minute"
         if env.get("LOG_FORMAT"):
             self.LOG_FORMAT = env["LOG_FORMAT"]
         self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
@@ -102,6 +116,8 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    # Tests sign in far more often than a person; the rate-limit tests turn it on.
+    RATELIMIT_ENABLED = False
     MAIL_SEND_ASYNC = False  # tests read the outbox right after the request
 
     def __init__(self, env: Mapping[str, str]) -> None:

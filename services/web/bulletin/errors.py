@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .extensions import db
@@ -37,12 +37,21 @@ def error_response(status: int, message: str, *, details: dict[str, Any] | None 
     return response
 
 
+def api_error(status: int, message: str, *, details: dict[str, Any] | None = None,
+              **kwargs: Any) -> HTTPException:
+    """An exception for ``status`` whose JSON body carries ``message`` and ``details``."""
+    error = default_exceptions[status](description=message, **kwargs)
+    error.details = details  # type: ignore[attr-defined]
+    return error
+
+
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
         db.session.rollback()
     if wants_json():
-        response = error_response(status, error.description or error.name, name=error.name)
+        response = error_response(status, error.description or error.name, name=error.name,
+                                  details=getattr(error, "details", None))
     else:
         response = Response(_error_page(error), status=status, mimetype="text/html")
     # Keep headers such as Allow (405) and Retry-After (429).

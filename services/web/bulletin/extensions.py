@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import flask_smorest
+import marshmallow as ma
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -26,6 +30,23 @@ class Base(DeclarativeBase):
     )
 
 
+class ErrorSchema(ma.Schema):
+    """The body of every API error (see errors.error_response)."""
+
+    error = ma.fields.String(required=True, metadata={"example": "not_found"})
+    message = ma.fields.String(required=True)
+    details = ma.fields.Dict(required=True)
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest without its own error handler: errors.py answers for the whole app."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True)  # batch mode lets SQLite alter tables
 login_manager = LoginManager()
@@ -33,3 +54,6 @@ csrf = CSRFProtect()
 mail = Mail()
 bootstrap = Bootstrap5()
 moment = Moment()
+api = Api()
+# Keyed on the client address; behind the proxy, ProxyFix makes it the real one.
+limiter = Limiter(key_func=get_remote_address)

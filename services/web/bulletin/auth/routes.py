@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from ..extensions import login_manager
+from ..extensions import limiter, login_manager
 from ..models import User
 from ..services import ServiceError, accounts
 from . import bp
@@ -26,7 +26,9 @@ login_manager.login_message_category = "info"
 UNCONFIRMED_ENDPOINTS = {"auth.unconfirmed", "auth.confirm", "auth.resend_confirmation",
                          "auth.logout", "static", "bootstrap.static", "main.moment_js"}
 # Requests that must not touch the database for the signed-in user.
-NO_USER_BLUEPRINTS = {"health"}
+NO_USER_BLUEPRINTS = {"health", "api", "legacy_api", "api-docs", "api_docs_assets"}
+# Sign-in, registration and reset requests per client address.
+auth_limit = limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
 
 
 @login_manager.user_loader
@@ -61,6 +63,7 @@ def _show_service_error(form: FlaskForm, error: ServiceError) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@auth_limit
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -86,6 +89,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@auth_limit
 def register():
     """Create an account and mail a confirmation link."""
     if current_user.is_authenticated:
@@ -159,6 +163,7 @@ def change_password():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+@auth_limit
 def password_reset_request():
     """Mail a password-reset link."""
     if current_user.is_authenticated:

@@ -1,0 +1,148 @@
+"""Request and response bodies, named by role (TaskCreate, TaskPublic, ...)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import url_for
+from marshmallow import fields, validate
+
+from ..main.forms import COMMENT_MAX, POST_MAX
+from ..models.task import DESCRIPTION_MAX, TITLE_MAX
+
+MAX_PER_PAGE = 100
+not_blank = validate.Regexp(r"\S", error="Must contain more than white space.")
+
+
+def strict_boolean(**kwargs: object) -> fields.Boolean:
+    """JSON true or false only: "yes" or 1 are type errors, not silently true."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+class PageArgs(ma.Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class TaskListArgs(PageArgs):
+    done = fields.Boolean(truthy={"true"}, falsy={"false"},
+                          metadata={"description": "Only done (true) or open (false) tasks."})
+
+
+class Links(ma.Schema):
+    self = fields.String(required=True)
+    next = fields.String(allow_none=True, required=True)
+    prev = fields.String(allow_none=True, required=True)
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The schema of one page of ``item_schema`` items."""
+    return ma.Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema), required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "links": fields.Nested(Links, required=True),
+    }, name=name)
+
+
+# Tokens -----------------------------------------------------------------------
+
+class TokenPublic(ma.Schema):
+    token = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds."})
+
+
+# Tasks ------------------------------------------------------------------------
+
+class TaskCreate(ma.Schema):
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=TITLE_MAX),
+                                                   not_blank])
+    description = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX))
+    done = strict_boolean(load_default=False)
+
+
+class TaskReplace(TaskCreate):
+    """PUT: the whole task; what is left out takes its default."""
+
+
+class TaskPatch(ma.Schema):
+    title = fields.String(validate=[validate.Length(min=1, max=TITLE_MAX), not_blank])
+    description = fields.String(validate=validate.Length(max=DESCRIPTION_MAX))
+    done = strict_boolean()
+
+    @ma.validates_schema
+    def _not_empty(self, data: dict, **kwargs: object) -> None:
+        if not data:
+            raise ma.ValidationError("Send at least one of: title, description, done.")
+
+
+class TaskPublic(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    done = fields.Boolean(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    uri = fields.Function(lambda task: url_for("api.get_task", task_id=task.id, _external=True),
+                          required=True)
+
+
+# Users ------------------------------------------------------------------------
+
+class UserSummary(ma.Schema):
+    id = fields.UUID(attribute="public_id", required=True)
+    username = fields.String(required=True)
+    uri = fields.Function(lambda user: url_for("api.get_user", public_id=user.public_id,
+                                               _external=True), required=True)
+
+
+class UserPublic(UserSummary):
+    name = fields.String(allow_none=True, required=True)
+    location = fields.String(allow_none=True, required=True)
+    about_me = fields.String(allow_none=True, required=True)
+    member_since = fields.AwareDateTime(required=True)
+    last_seen = fields.AwareDateTime(required=True)
+    posts_uri = fields.Function(lambda user: url_for("api.get_user_posts",
+                                                     public_id=user.public_id, _external=True),
+                                required=True)
+    timeline_uri = fields.Function(lambda user: url_for("api.get_user_timeline",
+                                                        public_id=user.public_id,
+                                                        _external=True), required=True)
+
+
+# Posts and comments -------------------------------------------------------------
+
+class PostWrite(ma.Schema):
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=POST_MAX),
+                                                  not_blank])
+
+
+class PostPublic(ma.Schema):
+    id = fields.Integer(required=True)
+    body = fields.String(required=True)
+    body_html = fields.String(required=True)
+    timestamp = fields.AwareDateTime(required=True)
+    author = fields.Nested(UserSummary, required=True)
+    uri = fields.Function(lambda post: url_for("api.get_post", post_id=post.id, _external=True),
+                          required=True)
+    comments_uri = fields.Function(lambda post: url_for("api.post_comments", post_id=post.id,
+                                                        _external=True), required=True)
+
+
+class CommentWrite(ma.Schema):
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=COMMENT_MAX),
+                                                  not_blank])
+
+
+class CommentPublic(ma.Schema):
+    id = fields.Integer(required=True)
+    body = fields.String(required=True)
+    body_html = fields.String(required=True)
+    timestamp = fields.AwareDateTime(required=True)
+    author = fields.Nested(UserSummary, required=True)
+    post_uri = fields.Function(lambda comment: url_for("api.get_post", post_id=comment.post_id,
+                                                       _external=True), required=True)
+
+
+TaskPage = page_schema(TaskPublic, "TaskPage")
+PostPage = page_schema(PostPublic, "PostPage")
+CommentPage = page_schema(CommentPublic, "CommentPage")

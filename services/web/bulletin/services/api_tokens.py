@@ -1,0 +1,67 @@
+"""API bearer tokens: signed JWTs naming the user and the user's token version.
+
+Raising ``User.token_version`` (sign-out of the API, password change)
+revokes every token issued before, without a table of tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+import jwt
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User, utcnow
+
+AUDIENCE = "bulletin-api"
+ALGORITHM = "HS256"
+
+
+def _signing_key() -> bytes:
+    """A 32-byte key of its own, derived from SECRET_KEY.
+
+    Tokens signed with it cannot pass for the app's other signed values,
+    and it meets HS256's key length whatever length SECRET_KEY has.
+    """
+    return hashlib.sha256(b"bulletin.api-token:" + current_app.config["SECRET_KEY"].encode()).digest()
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or revoked; the message says which."""
+
+
+def issue_token(user: User) -> tuple[str, int]:
+    """A new token for ``user`` and its lifetime in seconds."""
+    ttl = current_app.config["API_TOKEN_TTL"]
+    now = utcnow()
+    claims = {"sub": str(user.public_id), "ver": user.token_version, "aud": AUDIENCE,
+              "iat": now, "exp": now + timedelta(seconds=ttl)}
+    return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), ttl
+
+
+def user_for_token(token: str) -> User:
+    try:
+        claims = jwt.decode(token, _signing_key(), algorithms=[ALGORITHM],
+                            audience=AUDIENCE, options={"require": ["sub", "exp", "ver"]})
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("The token has expired: request a new one.") from None
+    except jwt.InvalidTokenError:
+        raise InvalidToken("The token is not valid.") from None
+    try:
+        public_id = uuid.UUID(str(claims["sub"]))
+    except ValueError:
+        raise InvalidToken("The token is not valid.") from None
+    user = db.session.scalar(select(User).where(User.public_id == public_id))
+    if user is None or claims["ver"] != user.token_version:
+        raise InvalidToken("The token has been revoked: request a new one.")
+    return user
+
+
+def revoke_tokens(user: User) -> None:
+    """Invalidate every token issued to ``user`` so far."""
+    user.token_version += 1
+    db.session.commit()

@@ -1,0 +1,40 @@
+"""To-do tasks: each user sees and changes only their own."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from ..extensions import db
+from ..models import Task, User
+
+
+def tasks_of(owner: User, *, done: bool | None = None) -> Select[tuple[Task]]:
+    statement = select(Task).where(Task.owner_id == owner.id).order_by(Task.id)
+    return statement if done is None else statement.where(Task.done.is_(done))
+
+
+def find_task(owner: User, task_id: int) -> Task | None:
+    """The owner's task, or None: another user's task is as absent as a missing one."""
+    return db.session.scalar(select(Task).where(Task.id == task_id, Task.owner_id == owner.id))
+
+
+def create_task(*, owner: User, title: str, description: str = "", done: bool = False) -> Task:
+    task = Task(owner_id=owner.id, title=title, description=description, done=done)
+    db.session.add(task)
+    db.session.commit()
+    return task
+
+
+def update_task(task: Task, **changes: object) -> Task:
+    """Apply ``changes`` (title, description, done); unknown names are a bug."""
+    for name, value in changes.items():
+        if name not in {"title", "description", "done"}:
+            raise TypeError(f"tasks have no field {name!r}")
+        setattr(task, name, value)
+    db.session.commit()
+    return task
+
+
+def delete_task(task: Task) -> None:
+    db.session.delete(task)
+    db.session.commit()

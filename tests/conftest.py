@@ -7,6 +7,7 @@ set. Under CI=true a skipped test counts as failed: CI must run everything.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, create_engine, text
+from werkzeug.serving import make_server
 
 from bulletin import create_app
 from bulletin.extensions import db, mail
@@ -130,3 +132,14 @@ def make_user(app: Flask):
 def roles(app: Flask) -> dict[str, Role]:
     with app.app_context():
         return {role.name: role for role in db.session.scalars(db.select(Role))}
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app on a real HTTP server on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

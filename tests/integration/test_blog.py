@@ -79,6 +79,8 @@ def test_feed_is_paginated_and_past_the_end_is_404(app, client, make_user):
     assert client.get("/?page=0").status_code == 404
     assert client.get("/?page=-1").status_code == 404
     assert client.get("/?page=abc").status_code == 200  # not a number: the first page
+    assert client.get("/?page=100001").status_code == 404
+    assert client.get("/post/99999999999999999999").status_code == 404
 
 
 def test_feed_loads_authors_without_a_query_per_post(app, client, make_user):

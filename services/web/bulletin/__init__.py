@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from .config import load_config
+from .urls import IdConverter, id_schema
 
 # Security schemes for the OpenAPI document: bearer tokens by default,
 # HTTP Basic where POST /tokens says so.
@@ -29,6 +30,7 @@ def create_app(config_name: str | None = None,
     environment; tests use it to point at their own database.
     """
     app = Flask(__name__)
+    app.url_map.converters["id"] = IdConverter
     app.config.from_object(load_config(config_name, os.environ))
     if overrides:
         app.config.update(overrides)
@@ -54,6 +56,7 @@ def create_app(config_name: str | None = None,
     moment.init_app(app)
     limiter.init_app(app)
     api.init_app(app, spec_kwargs=API_SPEC)
+    api.register_converter(IdConverter, id_schema)
 
     from . import api as json_api
     from . import auth, health, main

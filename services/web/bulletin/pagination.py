@@ -14,6 +14,8 @@ from sqlalchemy import Select
 from .extensions import db
 
 T = TypeVar("T")
+# Deep offsets cost a scan of every row before them; past this, ask for a filter.
+MAX_PAGE = 100_000
 
 
 @dataclass(frozen=True)

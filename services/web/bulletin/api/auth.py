@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from werkzeug.datastructures import WWWAuthenticate
 
 from ..errors import api_error
+from ..extensions import limiter
 from ..models import Permission, User
 from ..services.api_tokens import InvalidToken, user_for_token
 
@@ -57,11 +58,11 @@ def require_permission(permission: Permission) -> None:
         raise api_error(403, f"Your account may not do this ({permission.name} permission).")
 
 
-def rate_limit_key() -> str:
-    """Writes are counted per user, wherever they come from."""
+def _writer_key() -> str:
     user = g.get("api_user")
     return f"user:{user.public_id}" if user is not None else request.remote_addr or "-"
 
 
-def write_rate_limit() -> str:
-    return current_app.config["API_WRITE_RATE_LIMIT"]
+# One count of writes per user, across every write route; goes below token_required.
+write_limit = limiter.shared_limit(lambda: current_app.config["API_WRITE_RATE_LIMIT"],
+                                   scope="api-writes", key_func=_writer_key)

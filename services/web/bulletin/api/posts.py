@@ -5,15 +5,21 @@ from __future__ import annotations
 from flask import url_for
 
 from ..errors import api_error
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import Permission, Post
 from ..services import ServiceError, blog
 from . import bp
-from .auth import api_user, rate_limit_key, require_permission, token_required, write_rate_limit
+from .auth import api_user, require_permission, token_required, write_limit
 from .paging import page_of
-from .schemas import CommentPage, CommentPublic, CommentWrite, PageArgs, PostPage, PostPublic, PostWrite
-
-write_limit = limiter.limit(write_rate_limit, key_func=rate_limit_key)
+from .schemas import (
+    CommentPage,
+    CommentPublic,
+    CommentWrite,
+    PageArgs,
+    PostPage,
+    PostPublic,
+    PostWrite,
+)
 
 
 def _post_or_404(post_id: int) -> Post:
@@ -44,7 +50,7 @@ def create_post(data):
     return post, 201, {"Location": url_for("api.get_post", post_id=post.id, _external=True)}
 
 
-@bp.get("/posts/<int:post_id>")
+@bp.get("/posts/<id:post_id>")
 @token_required
 @bp.response(200, PostPublic)
 def get_post(post_id: int):
@@ -52,7 +58,7 @@ def get_post(post_id: int):
     return _post_or_404(post_id)
 
 
-@bp.put("/posts/<int:post_id>")
+@bp.put("/posts/<id:post_id>")
 @token_required
 @write_limit
 @bp.arguments(PostWrite)
@@ -67,7 +73,7 @@ def update_post(data, post_id: int):
     return post
 
 
-@bp.get("/posts/<int:post_id>/comments")
+@bp.get("/posts/<id:post_id>/comments")
 @token_required
 @bp.arguments(PageArgs, location="query", as_kwargs=True)
 @bp.response(200, CommentPage)
@@ -79,7 +85,7 @@ def post_comments(post_id: int, **args):
                    post_id=post_id)
 
 
-@bp.post("/posts/<int:post_id>/comments")
+@bp.post("/posts/<id:post_id>/comments")
 @token_required
 @write_limit
 @bp.arguments(CommentWrite)

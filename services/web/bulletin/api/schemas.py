@@ -8,18 +8,24 @@ from marshmallow import fields, validate
 
 from ..main.forms import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
+from ..pagination import MAX_PAGE
 
 MAX_PER_PAGE = 100
 not_blank = validate.Regexp(r"\S", error="Must contain more than white space.")
 
 
-def strict_boolean(**kwargs: object) -> fields.Boolean:
+class StrictBoolean(fields.Boolean):
     """JSON true or false only: "yes" or 1 are type errors, not silently true."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+    def _deserialize(self, value: object, attr: str | None, data: object,
+                     **kwargs: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class PageArgs(ma.Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
@@ -57,7 +63,7 @@ class TaskCreate(ma.Schema):
     title = fields.String(required=True, validate=[validate.Length(min=1, max=TITLE_MAX),
                                                    not_blank])
     description = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX))
-    done = strict_boolean(load_default=False)
+    done = StrictBoolean(load_default=False)
 
 
 class TaskReplace(TaskCreate):
@@ -65,14 +71,11 @@ class TaskReplace(TaskCreate):
 
 
 class TaskPatch(ma.Schema):
+    """PATCH: only the fields sent change; an empty object changes nothing."""
+
     title = fields.String(validate=[validate.Length(min=1, max=TITLE_MAX), not_blank])
     description = fields.String(validate=validate.Length(max=DESCRIPTION_MAX))
-    done = strict_boolean()
-
-    @ma.validates_schema
-    def _not_empty(self, data: dict, **kwargs: object) -> None:
-        if not data:
-            raise ma.ValidationError("Send at least one of: title, description, done.")
+    done = StrictBoolean()
 
 
 class TaskPublic(ma.Schema):

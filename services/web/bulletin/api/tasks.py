@@ -5,15 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, url_for
 
 from ..errors import api_error
-from ..extensions import limiter
 from ..models import Task
 from ..services import tasks
 from . import bp
-from .auth import api_user, rate_limit_key, token_required, write_rate_limit
+from .auth import api_user, token_required, write_limit
 from .paging import page_of
 from .schemas import TaskCreate, TaskListArgs, TaskPage, TaskPatch, TaskPublic, TaskReplace
-
-write_limit = limiter.limit(write_rate_limit, key_func=rate_limit_key)
 
 
 def _own_task_or_404(task_id: int) -> Task:
@@ -43,7 +40,7 @@ def create_task(data):
     return task, 201, {"Location": url_for("api.get_task", task_id=task.id, _external=True)}
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<id:task_id>")
 @token_required
 @bp.response(200, TaskPublic)
 def get_task(task_id: int):
@@ -51,7 +48,7 @@ def get_task(task_id: int):
     return _own_task_or_404(task_id)
 
 
-@bp.put("/tasks/<int:task_id>")
+@bp.put("/tasks/<id:task_id>")
 @token_required
 @write_limit
 @bp.arguments(TaskReplace)
@@ -61,7 +58,7 @@ def replace_task(data, task_id: int):
     return tasks.update_task(_own_task_or_404(task_id), **data)
 
 
-@bp.patch("/tasks/<int:task_id>")
+@bp.patch("/tasks/<id:task_id>")
 @token_required
 @write_limit
 @bp.arguments(TaskPatch)
@@ -71,7 +68,7 @@ def update_task(data, task_id: int):
     return tasks.update_task(_own_task_or_404(task_id), **data)
 
 
-@bp.delete("/tasks/<int:task_id>")
+@bp.delete("/tasks/<id:task_id>")
 @token_required
 @write_limit
 @bp.response(204)
@@ -84,7 +81,7 @@ def delete_task(task_id: int):
 legacy_bp = Blueprint("legacy_api", __name__, url_prefix="/todo/api/v1.0")
 legacy_bp.add_url_rule("/tasks", "list_tasks", list_tasks, methods=["GET"])
 legacy_bp.add_url_rule("/tasks", "create_task", create_task, methods=["POST"])
-legacy_bp.add_url_rule("/tasks/<int:task_id>", "get_task", get_task, methods=["GET"])
-legacy_bp.add_url_rule("/tasks/<int:task_id>", "replace_task", replace_task, methods=["PUT"])
-legacy_bp.add_url_rule("/tasks/<int:task_id>", "update_task", update_task, methods=["PATCH"])
-legacy_bp.add_url_rule("/tasks/<int:task_id>", "delete_task", delete_task, methods=["DELETE"])
+legacy_bp.add_url_rule("/tasks/<id:task_id>", "get_task", get_task, methods=["GET"])
+legacy_bp.add_url_rule("/tasks/<id:task_id>", "replace_task", replace_task, methods=["PUT"])
+legacy_bp.add_url_rule("/tasks/<id:task_id>", "update_task", update_task, methods=["PATCH"])
+legacy_bp.add_url_rule("/tasks/<id:task_id>", "delete_task", delete_task, methods=["DELETE"])

@@ -23,7 +23,7 @@ from ..auth.next_url import safe_next_path
 from ..decorators import admin_required, permission_required
 from ..extensions import db, moment
 from ..models import Comment, Permission, Post, Role, User
-from ..pagination import Page, paginate
+from ..pagination import MAX_PAGE, Page, paginate
 from ..services import ServiceError, accounts, blog
 from . import bp
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
@@ -35,8 +35,8 @@ FEED_COOKIE_AGE = 30 * 24 * 3600
 def page_or_404(statement: Select[Any], per_page: int) -> Page[Any]:
     """The page named by ``?page=``; 404 below 1 or past the end."""
     number = request.args.get("page", 1, type=int)
-    if number < 1:
-        abort(404, description="Pages are numbered from 1.")
+    if not 1 <= number <= MAX_PAGE:
+        abort(404, description=f"Pages are numbered from 1 to {MAX_PAGE}.")
     page = paginate(statement, page=number, per_page=per_page)
     if number > 1 and not page.items:
         abort(404, description="This page is past the end of the list.")
@@ -143,7 +143,7 @@ def edit_profile_admin(public_id: uuid.UUID):
     return render_template("main/edit_profile.html", form=form, user=profile)
 
 
-@bp.route("/post/<int:post_id>", methods=["GET", "POST"])
+@bp.route("/post/<id:post_id>", methods=["GET", "POST"])
 def post(post_id: int):
     """Show one post with its comments and, for commenters, a comment form."""
     item = db.get_or_404(Post, post_id, description="There is no such post.")
@@ -166,7 +166,7 @@ def post(post_id: int):
                            moderator=moderator, action_form=FlaskForm())
 
 
-@bp.route("/edit/<int:post_id>", methods=["GET", "POST"])
+@bp.route("/edit/<id:post_id>", methods=["GET", "POST"])
 @login_required
 def edit_post(post_id: int):
     """Edit your own post (administrators may edit any)."""
@@ -251,14 +251,14 @@ def _moderate(comment_id: int, *, disabled: bool):
     return redirect(safe_next_path(request.form.get("next")) or url_for("main.moderate"))
 
 
-@bp.post("/moderate/enable/<int:comment_id>")
+@bp.post("/moderate/enable/<id:comment_id>")
 @permission_required(Permission.MODERATE)
 def moderate_enable(comment_id: int):
     """Show a hidden comment again."""
     return _moderate(comment_id, disabled=False)
 
 
-@bp.post("/moderate/disable/<int:comment_id>")
+@bp.post("/moderate/disable/<id:comment_id>")
 @permission_required(Permission.MODERATE)
 def moderate_disable(comment_id: int):
     """Hide a comment from everyone but moderators."""

@@ -27,7 +27,8 @@ def _signing_key() -> bytes:
     Tokens signed with it cannot pass for the app's other signed values,
     and it meets HS256's key length whatever length SECRET_KEY has.
     """
-    return hashlib.sha256(b"bulletin.api-token:" + current_app.config["SECRET_KEY"].encode()).digest()
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hashlib.sha256(b"bulletin.api-token:" + secret).digest()
 
 
 class InvalidToken(Exception):

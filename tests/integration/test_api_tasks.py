@@ -114,6 +114,8 @@ def test_bad_query_is_422_naming_the_field(client, alice, query, field):
     ({"title": "ok", "done": 1}, "done"),
     ({"title": "ok", "owner_id": 2}, "owner_id"),
     ({"title": "ok", "id": 7}, "id"),
+    ({"title": "nul\u0000byte"}, "title"),
+    ({"title": "ok", "description": "\u0000"}, "description"),
 ])
 def test_bad_body_is_422_naming_each_field(client, alice, body, field):
     response = client.post("/api/v1/tasks", json=body, headers=alice)

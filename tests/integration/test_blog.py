@@ -59,6 +59,7 @@ def test_anonymous_post_to_home_is_forbidden(app, client):
 @pytest.mark.parametrize("body, message", [
     ("", b"This field is required."),
     ("x" * 10_001, b"Field cannot be longer than 10000 characters."),
+    ("nul\x00byte", b"Remove the NUL character"),
 ])
 def test_bad_post_is_a_form_error(app, auth, writer, body, message):
     response = auth.post_form("/", {"body": body})

@@ -11,7 +11,11 @@ from ..models.task import DESCRIPTION_MAX, TITLE_MAX
 from ..pagination import MAX_PAGE
 
 MAX_PER_PAGE = 100
-not_blank = validate.Regexp(r"\S", error="Must contain more than white space.")
+# PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
+# per field (the OpenAPI document keeps only one), written to match in linear time.
+no_nul = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (\\u0000).")
+not_blank = validate.Regexp(r"^\s*[^\s\x00][^\x00]*$",
+                            error="Must contain more than white space, and no NUL character.")
 
 
 class StrictBoolean(fields.Boolean):
@@ -62,7 +66,8 @@ class TokenPublic(ma.Schema):
 class TaskCreate(ma.Schema):
     title = fields.String(required=True, validate=[validate.Length(min=1, max=TITLE_MAX),
                                                    not_blank])
-    description = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX))
+    description = fields.String(load_default="",
+                                validate=[validate.Length(max=DESCRIPTION_MAX), no_nul])
     done = StrictBoolean(load_default=False)
 
 
@@ -74,7 +79,7 @@ class TaskPatch(ma.Schema):
     """PATCH: only the fields sent change; an empty object changes nothing."""
 
     title = fields.String(validate=[validate.Length(min=1, max=TITLE_MAX), not_blank])
-    description = fields.String(validate=validate.Length(max=DESCRIPTION_MAX))
+    description = fields.String(validate=[validate.Length(max=DESCRIPTION_MAX), no_nul])
     done = StrictBoolean()
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from ..forms import Form
 from ..passwords import MAX_LENGTH, MIN_LENGTH
 
 USERNAME_RULE = Regexp(
@@ -32,14 +32,14 @@ def repeat_field(of: str) -> PasswordField:
                          validators=[DataRequired(), EqualTo(of, message="Passwords must match.")])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = email_field()
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     remember_me = BooleanField("Keep me signed in")
     submit = SubmitField("Sign in")
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     email = email_field()
     username = StringField("Username", validators=[DataRequired(), Length(max=64), USERNAME_RULE])
     password = new_password_field()
@@ -47,7 +47,7 @@ class RegistrationForm(FlaskForm):
     submit = SubmitField("Register")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     old_password = PasswordField("Current password",
                                  validators=[DataRequired(), Length(max=MAX_LENGTH)])
     password = new_password_field("New password")
@@ -55,18 +55,18 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class PasswordResetRequestForm(FlaskForm):
+class PasswordResetRequestForm(Form):
     email = email_field()
     submit = SubmitField("Send reset link")
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     password = new_password_field("New password")
     password2 = repeat_field("password")
     submit = SubmitField("Reset password")
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(Form):
     email = email_field("New email")
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField("Change email")

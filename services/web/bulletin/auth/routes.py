@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 
 from ..extensions import limiter, login_manager
+from ..forms import Form
 from ..models import User
 from ..services import ServiceError, accounts
 from . import bp
@@ -54,7 +54,7 @@ def _sign_in(user: User, *, remember: bool) -> None:
     login_user(user, remember=remember)
 
 
-def _show_service_error(form: FlaskForm, error: ServiceError) -> None:
+def _show_service_error(form: Form, error: ServiceError) -> None:
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors.append(error.message)
@@ -126,7 +126,7 @@ def unconfirmed():
     """Ask an unconfirmed user to confirm, with a button to resend the link."""
     if current_user.is_anonymous or current_user.confirmed:
         return redirect(url_for("main.index"))
-    return render_template("auth/unconfirmed.html", form=FlaskForm())
+    return render_template("auth/unconfirmed.html", form=Form())
 
 
 @bp.post("/confirm")
@@ -135,7 +135,7 @@ def resend_confirmation():
     """Send a new confirmation link."""
     if current_user.confirmed:
         return redirect(url_for("main.index"))
-    if FlaskForm().validate_on_submit():
+    if Form().validate_on_submit():
         accounts.send_confirmation(current_user)
         flash("A new confirmation link has been sent to your email.", "info")
     return redirect(url_for("auth.unconfirmed"))

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..auth.forms import USERNAME_RULE, email_field
+from ..forms import Form
 
 POST_MAX = 10_000
 COMMENT_MAX = 2_000
 
 
-class PostForm(FlaskForm):
+class PostForm(Form):
     body = TextAreaField("What's on your mind? (Markdown works)",
                          validators=[DataRequired(), Length(max=POST_MAX)])
     submit = SubmitField("Publish")
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField("Add a comment", validators=[DataRequired(), Length(max=COMMENT_MAX)])
     submit = SubmitField("Comment")
 
 
-class EditProfileForm(FlaskForm):
+class EditProfileForm(Form):
     name = StringField("Real name", validators=[Optional(), Length(max=64)])
     location = StringField("Location", validators=[Optional(), Length(max=64)])
     about_me = TextAreaField("About me", validators=[Optional(), Length(max=2000)])

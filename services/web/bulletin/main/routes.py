@@ -16,12 +16,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 
 from ..auth.next_url import safe_next_path
 from ..decorators import admin_required, permission_required
 from ..extensions import db, moment
+from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
 from ..pagination import MAX_PAGE, Page, paginate
 from ..services import ServiceError, accounts, blog
@@ -100,7 +100,7 @@ def user(username: str):
     is_following = (current_user.is_authenticated
                     and blog.is_following(current_user, profile))
     return render_template("main/user.html", user=profile, page=page, followers=followers,
-                           following=following, is_following=is_following, form=FlaskForm())
+                           following=following, is_following=is_following, form=Form())
 
 
 @bp.route("/edit-profile", methods=["GET", "POST"])
@@ -163,7 +163,7 @@ def post(post_id: int):
                            form=form if may_comment else None,
                            may_edit=current_user.is_authenticated
                            and blog.may_edit(current_user, item),
-                           moderator=moderator, action_form=FlaskForm())
+                           moderator=moderator, action_form=Form())
 
 
 @bp.route("/edit/<id:post_id>", methods=["GET", "POST"])
@@ -183,7 +183,7 @@ def edit_post(post_id: int):
 
 def _follow_action(username: str, *, start: bool):
     other = user_or_404(username)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400, description="The form has expired; reload the page and try again.")
     try:
         changed = blog.follow(current_user, other) if start else blog.unfollow(current_user,
@@ -239,12 +239,12 @@ def following(username: str):
 def moderate():
     """List recent comments with buttons to hide or show each."""
     page = page_or_404(blog.all_comments(), per_page("COMMENTS_PER_PAGE"))
-    return render_template("main/moderate.html", page=page, action_form=FlaskForm())
+    return render_template("main/moderate.html", page=page, action_form=Form())
 
 
 def _moderate(comment_id: int, *, disabled: bool):
     comment = db.get_or_404(Comment, comment_id, description="There is no such comment.")
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400, description="The form has expired; reload the page and try again.")
     blog.set_comment_disabled(comment, disabled)
     flash("The comment is hidden." if disabled else "The comment is visible again.", "info")

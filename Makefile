@@ -6,12 +6,16 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint clean
+.PHONY: help venv dev test lint clean certs secret up down
 
 help:
 	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
 	@echo "make test   run every test suite (sets up $(VENV) first)"
 	@echo "make lint   check style and common bugs with ruff"
+	@echo "make up     build and start the HTTPS stack (docker compose) at https://localhost"
+	@echo "make down   stop the stack (data stays in its volume)"
+	@echo "make certs  make the local CA and server certificate in certs/local/"
+	@echo "make secret print a new random SECRET_KEY"
 
 # The virtual environment, rebuilt when a dependency file changes.
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml
@@ -34,6 +38,21 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+# docker compose (v2 plugin) or docker-compose (v1), whichever is installed.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+up:
+	$(COMPOSE) up -d --build
+
+down:
+	$(COMPOSE) down
+
+certs: venv
+	$(BIN)/python certs/generate_local_certs.py
+
+secret:
+	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

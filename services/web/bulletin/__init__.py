@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from .assets import version_static_urls
 from .config import load_config
 from .urls import IdConverter, id_schema
 
@@ -31,6 +32,7 @@ def create_app(config_name: str | None = None,
     """
     app = Flask(__name__)
     app.url_map.converters["id"] = IdConverter
+    version_static_urls(app)
     app.config.from_object(load_config(config_name, os.environ))
     if overrides:
         app.config.update(overrides)
@@ -41,8 +43,11 @@ def create_app(config_name: str | None = None,
             f"sqlite:///{os.path.join(app.instance_path, 'bulletin.sqlite')}")
 
     from .logs import configure_logging
+    from .security import add_security_headers, trust_proxy
 
     configure_logging(app)
+    trust_proxy(app)
+    add_security_headers(app)
 
     from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
 

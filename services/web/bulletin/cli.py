@@ -1,4 +1,4 @@
-"""Commands for ``flask``: create-admin, seed and test."""
+"""Commands for ``flask``: create-admin, prepare-database, seed and test."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select
 
+from . import startup
 from .extensions import db
 from .markdown import render_markdown
 from .models import Follow, Post, Role, Task, User, utcnow
@@ -32,6 +33,7 @@ WORDS = (
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
+    app.cli.add_command(prepare_database)
     app.cli.add_command(seed)
     app.cli.add_command(run_tests)
 
@@ -81,6 +83,22 @@ def _bodies(rng: random.Random, count: int) -> list[tuple[str, str]]:
 def _insert_chunked(model: type, rows: list[dict], chunk: int = 5000) -> None:
     for start in range(0, len(rows), chunk):
         db.session.execute(insert(model), rows[start:start + chunk])
+
+
+@click.command("prepare-database")
+@with_appcontext
+@click.option("--wait", "wait_seconds", default=60, show_default=True,
+              type=click.IntRange(min=0), help="How long to wait for the database, seconds.")
+@click.option("--migrate/--no-migrate", default=True, show_default=True,
+              help="Upgrade the schema to head (under a lock shared by replicas).")
+def prepare_database(wait_seconds: int, migrate: bool) -> None:
+    """Wait for the database, then apply migrations: what a container runs first."""
+    try:
+        startup.wait_for_database(timeout=wait_seconds)
+    except startup.DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if migrate:
+        startup.upgrade_schema()
 
 
 @click.command("seed")

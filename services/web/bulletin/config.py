@@ -51,6 +51,8 @@ class Config:
     ENV_NAME = "development"
     DEBUG = False
     TESTING = False
+    SESSION_COOKIE_SECURE = False
+    HSTS_MAX_AGE = 300  # short: a developer's browser must not pin localhost for a year
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -101,6 +103,16 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT") or "10/minute"
         self.API_WRITE_RATE_LIMIT = env.get("API_WRITE_RATE_LIMIT") or "120/minute"
+        # Behind nginx: how many proxies set each X-Forwarded-* header (0 = no proxy,
+        # so clients cannot forge their address). Compose sets 1.
+        self.PROXY_HOPS = _int(env, "PROXY_HOPS", 0)
+        # Security headers (Flask-Talisman). HSTS only reaches browsers over https.
+        self.HSTS_MAX_AGE = _int(env, "HSTS_MAX_AGE", self.HSTS_MAX_AGE)
+        self.SESSION_COOKIE_SECURE = _flag(env.get("SECURE_COOKIES"),
+                                           default=self.SESSION_COOKIE_SECURE)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Cache lifetime of files Flask serves itself (nginx serves /static/ in the stack).
+        self.SEND_FILE_MAX_AGE_DEFAULT = _int(env, "SEND_FILE_MAX_AGE", 0) or None
         if env.get("LOG_FORMAT"):
             self.LOG_FORMAT = env["LOG_FORMAT"]
         self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
@@ -131,7 +143,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     LOG_FORMAT = "json"
     SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
+    HSTS_MAX_AGE = 31_536_000  # one year
     PREFERRED_URL_SCHEME = "https"
 
     def __init__(self, env: Mapping[str, str]) -> None:

@@ -22,7 +22,7 @@ def healthz():
 
 
 @cache
-def _head_revisions(migrations_dir: str) -> frozenset[str]:
+def head_revisions(migrations_dir: str) -> frozenset[str]:
     config = AlembicConfig()
     config.set_main_option("script_location", migrations_dir)
     return frozenset(ScriptDirectory.from_config(config).get_heads())
@@ -31,7 +31,7 @@ def _head_revisions(migrations_dir: str) -> frozenset[str]:
 @bp.get("/readyz")
 def readyz():
     """Answer 200 only when the database answers and its schema is at the head."""
-    expected = _head_revisions(current_app.extensions["migrate"].directory)
+    expected = head_revisions(current_app.extensions["migrate"].directory)
     try:
         with db.engine.connect() as connection:
             current = frozenset(MigrationContext.configure(connection).get_current_heads())

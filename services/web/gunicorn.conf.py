@@ -1,0 +1,60 @@
+"""Gunicorn settings for Bulletin: `gunicorn -c gunicorn.conf.py bulletin.wsgi:app`.
+
+Every value can be changed through the environment variable named beside it.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+# Listen on every interface of the container; only nginx can reach it, since
+# compose publishes no port for the web service.
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+
+# Workers: sync workers with a few threads each, so one slow request does not
+# block a worker. The default follows the CPU count (2 x cores + 1).
+workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+threads = _int("GUNICORN_THREADS", 2)
+worker_class = "gthread"
+# Heartbeat files in memory: a container's /tmp may be slow or read-only.
+worker_tmp_dir = "/dev/shm"  # noqa: S108  (private to the container)
+
+# gunicornc's control socket wants a writable home; the image's is read-only.
+# Set GUNICORN_CONTROL_SOCKET to a path to have one.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+
+# Recycle each worker after about this many requests, staggered by the
+# jitter so they do not all restart at once: a guard against slow leaks.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# A request may take this long before its worker is killed and restarted.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM, requests in flight get this long to finish. Keep it below
+# compose's stop_grace_period (35 s), which is when Docker sends SIGKILL.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# nginx keeps idle upstream connections open; outlive its keepalive_timeout.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+
+# Trust X-Forwarded-* only from these addresses. In compose only nginx can
+# connect; the app itself applies the headers through ProxyFix (PROXY_HOPS).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logs: one access line per request on stdout, with nginx's request id and
+# the time taken in microseconds; errors on stderr.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = ('%(h)s "%(r)s" %(s)s %(b)s %(D)sus '
+                     'request_id=%({x-request-id}i)s ua="%(a)s"')
+
+# Development: reload on code changes (compose sets GUNICORN_RELOAD=1).
+reload = os.environ.get("GUNICORN_RELOAD", "") == "1"
+
+# Tokens in emailed links stay out of the access log: the app adds a filter to
+# the gunicorn.access logger when each worker builds it (bulletin/logs.py).

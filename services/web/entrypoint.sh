@@ -9,9 +9,9 @@ set -eu
 cd "${APP_DIR:-/app}"
 
 if [ "${MIGRATE_ON_START:-1}" = "0" ]; then
-  flask prepare-database --wait "${DATABASE_WAIT:-60}" --no-migrate
+  flask --app bulletin prepare-database --wait "${DATABASE_WAIT:-60}" --no-migrate
 else
-  flask prepare-database --wait "${DATABASE_WAIT:-60}"
+  flask --app bulletin prepare-database --wait "${DATABASE_WAIT:-60}"
 fi
 
 exec "$@"

@@ -1,0 +1,268 @@
+"""The checks every HTTPS stack must pass, whoever started it.
+
+tests/stack runs them against Debian's nginx and gunicorn on loopback;
+tests/compose against the containers that `docker compose up` starts. Each
+suite's conftest provides a ``stack`` fixture (a ``Stack``), and subclasses
+``HttpsStackChecks`` to collect these tests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from tests.support import PASSWORD
+
+PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+CSP_DIRECTIVES = ("default-src 'self'", "object-src 'none'", "base-uri 'self'",
+                  "frame-ancestors 'none'")
+
+
+@dataclass
+class Stack:
+    """A running stack, as a client and an operator see it."""
+
+    https_url: str            # https://host:port, as the browser sees it
+    http_url: str             # the port-80 listener
+    ca_file: Path             # the local CA that signed the server certificate
+    hsts_max_age: int         # what Strict-Transport-Security must say
+    max_content_length: int   # the body limit nginx and the app share
+    nginx_log: Callable[[], str]
+    app_log: Callable[[], str]
+    last_mail_to: Callable[[str], str]   # the text body of the newest mail to an address
+    client_address: str = "127.0.0.1"   # where the tests' requests come from, as nginx sees it
+    source_address: str | None = None   # bind the client here (tells proxy and client apart)
+
+    @property
+    def public_host(self) -> str:
+        return urlsplit(self.https_url).netloc
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        # Not the environment's CA bundle or proxies (requests would prefer them).
+        session.trust_env = False
+        session.verify = str(self.ca_file)
+        return session
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.session().get(self.https_url + path, allow_redirects=False, **kwargs)
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, requests.RequestException):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {timeout:g} s")
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def submit_form(stack: Stack, session: requests.Session, path: str, data: dict,
+                *, referrer: bool = True) -> requests.Response:
+    """Post the form on ``path`` the way a browser does, Referer included."""
+    url = stack.https_url + path
+    token = csrf_token(session.get(url).text)
+    headers = {"Referer": url} if referrer else {}
+    return session.post(url, data={"csrf_token": token, **data}, headers=headers,
+                        allow_redirects=False)
+
+
+def register_and_confirm(stack: Stack) -> tuple[requests.Session, str]:
+    """A new confirmed account, signed in; returns its session and email."""
+    name = "u" + uuid.uuid4().hex[:12]
+    email = f"{name}@example.com"
+    session = stack.session()
+    response = submit_form(stack, session, "/auth/register", {
+        "email": email, "username": name, "password": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302, response.text[:500]
+    link = re.search(r"https?://\S+/auth/confirm/\S+", stack.last_mail_to(email))
+    assert link, "no confirmation link in the mail"
+    assert link.group(0).startswith(f"https://{stack.public_host}/auth/confirm/"), link.group(0)
+    login = submit_form(stack, session, "/auth/login", {"email": email, "password": PASSWORD})
+    assert login.status_code == 302, login.text[:500]
+    assert session.get(link.group(0), allow_redirects=False).status_code == 302
+    return session, email
+
+
+def run_sslyze(stack: Stack) -> subprocess.CompletedProcess:
+    """sslyze's scan, checked against Mozilla's intermediate configuration."""
+    parts = urlsplit(stack.https_url)
+    return subprocess.run(
+        [sys.executable, "-m", "sslyze", "--mozilla_config=intermediate",
+         f"--certinfo_ca_file={stack.ca_file}", f"{parts.hostname}:{parts.port or 443}"],
+        capture_output=True, text=True, timeout=300)
+
+
+class HttpsStackChecks:
+    """What issue 4 asks of the stack; ``stack`` comes from the suite's conftest."""
+
+    def test_http_redirects_to_https_with_host_path_and_query(self, stack: Stack):
+        response = requests.get(stack.http_url + "/auth/login?next=%2Fuser%2Fx&a=1",
+                                allow_redirects=False, timeout=10)
+        assert response.status_code in (301, 308)
+        assert response.headers["Location"] == (
+            f"{stack.https_url}/auth/login?next=%2Fuser%2Fx&a=1")
+
+    def test_acme_challenges_are_served_over_http(self, stack: Stack):
+        # No challenge file exists now: a 404 from the webroot, not a redirect.
+        response = requests.get(stack.http_url + "/.well-known/acme-challenge/none",
+                                allow_redirects=False, timeout=10)
+        assert response.status_code == 404
+
+    def test_tls_meets_mozilla_intermediate(self, stack: Stack):
+        result = run_sslyze(stack)
+        assert result.returncode == 0 and "OK - Compliant." in result.stdout, (
+            result.stdout[-3000:] + result.stderr[-2000:])
+        assert re.search(r"TLS 1\.1 Cipher Suites:\s+Attempted to connect using \d+ cipher suites; "
+                         r"the server rejected all", result.stdout), "TLS 1.1 must be refused"
+        for version in ("TLS 1.2", "TLS 1.3"):
+            assert re.search(rf"\* {re.escape(version)} Cipher Suites:\s+Attempted to connect "
+                             r"using \d+ cipher suites\.\s+The server accepted", result.stdout), (
+                f"{version} not accepted")
+
+    def test_http2_is_offered(self, stack: Stack):
+        context = ssl.create_default_context(cafile=str(stack.ca_file))
+        context.set_alpn_protocols(["h2", "http/1.1"])
+        parts = urlsplit(stack.https_url)
+        with (socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as raw,
+              context.wrap_socket(raw, server_hostname=parts.hostname) as tls):
+            assert tls.selected_alpn_protocol() == "h2"
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+    def assert_security_headers(self, stack: Stack, response: requests.Response) -> None:
+        where = f"{response.request.method} {response.url} ({response.status_code})"
+        hsts = response.headers.get("Strict-Transport-Security", "")
+        assert f"max-age={stack.hsts_max_age}" in hsts and "includeSubDomains" in hsts, where
+        for name, value in PAGE_HEADERS.items():
+            assert response.headers.get(name) == value, f"{name} on {where}"
+        csp = response.headers.get("Content-Security-Policy", "")
+        for directive in CSP_DIRECTIVES:
+            assert directive in csp, f"{directive} missing on {where}: {csp}"
+        assert response.headers.get("X-Request-ID"), where
+        assert response.headers.get("Server") == "nginx", "server_tokens must be off"
+
+    def test_security_headers_on_app_pages_errors_and_static(self, stack: Stack):
+        home = stack.get("/")
+        assert home.status_code == 200
+        self.assert_security_headers(stack, home)
+        missing = stack.get("/no/such/page")
+        assert missing.status_code == 404
+        self.assert_security_headers(stack, missing)
+        static_path = re.search(r'href="(/static/[^"]+\.css\?v=[0-9a-f]+)"', home.text)
+        assert static_path, "the layout links a versioned stylesheet"
+        static = stack.get(static_path.group(1))
+        assert static.status_code == 200
+        self.assert_security_headers(stack, static)
+        assert "max-age=31536000" in static.headers["Cache-Control"]
+        static_missing = stack.get("/static/no-such-file.css")
+        assert static_missing.status_code == 404
+        self.assert_security_headers(stack, static_missing)
+
+    def test_gzip_for_text(self, stack: Stack):
+        response = stack.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers.get("Content-Encoding") == "gzip"
+
+    def test_oversized_body_gets_413_with_headers(self, stack: Stack):
+        body = b"x" * (stack.max_content_length + 1)
+        response = stack.session().post(stack.https_url + "/auth/login", data=body,
+                                        headers={"Content-Type": "text/plain"},
+                                        allow_redirects=False)
+        assert response.status_code == 413
+        self.assert_security_headers(stack, response)
+        # Just under the limit, the app itself answers (here: no CSRF token).
+        small = stack.session().post(stack.https_url + "/auth/login",
+                                     data=b"x" * (stack.max_content_length - 1024),
+                                     headers={"Content-Type": "text/plain"},
+                                     allow_redirects=False)
+        assert small.status_code == 400
+
+    def test_cookies_are_secure(self, stack: Stack):
+        response = stack.get("/auth/login")
+        cookie = response.headers.get("Set-Cookie", "")
+        assert cookie.startswith("session=")
+        for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
+            assert flag in cookie, cookie
+
+    def test_login_over_https_passes_the_csrf_referrer_check(self, stack: Stack):
+        session, email = register_and_confirm(stack)
+        # The app checks the Referer on https, as Flask-WTF does by default.
+        anonymous = stack.session()
+        refused = submit_form(stack, anonymous, "/auth/login",
+                              {"email": email, "password": PASSWORD}, referrer=False)
+        assert refused.status_code == 400
+        assert "referrer" in refused.text.lower()
+        accepted = submit_form(stack, anonymous, "/auth/login",
+                               {"email": email, "password": PASSWORD})
+        assert accepted.status_code == 302
+        assert accepted.headers["Location"] in ("/", f"{stack.https_url}/")
+        assert "Sign out" in anonymous.get(stack.https_url + "/").text
+
+    def test_external_urls_are_https_with_the_public_host(self, stack: Stack):
+        # The email link is checked in register_and_confirm; the API builds
+        # absolute URLs with url_for(_external=True).
+        session, email = register_and_confirm(stack)
+        token = stack.session().post(stack.https_url + "/api/v1/tokens",
+                                     auth=(email, PASSWORD)).json()["token"]
+        created = stack.session().post(stack.https_url + "/api/v1/tasks",
+                                       json={"title": "proxy check"},
+                                       headers={"Authorization": f"Bearer {token}"})
+        assert created.status_code == 201, created.text
+        assert created.json()["uri"].startswith(f"https://{stack.public_host}/api/v1/tasks/")
+
+    def test_one_request_id_in_nginx_and_app_logs_and_the_real_client_address(self, stack: Stack):
+        parts = urlsplit(stack.https_url)
+        context = ssl.create_default_context(cafile=str(stack.ca_file))
+        source = (stack.source_address, 0) if stack.source_address else None
+        connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
+                                                 context=context, source_address=source,
+                                                 timeout=10)
+        # A forged header: nginx appends the real address, and the app trusts one hop.
+        connection.request("GET", "/healthz", headers={"X-Forwarded-For": "203.0.113.7"})
+        response = connection.getresponse()
+        request_id = response.getheader("X-Request-ID")
+        connection.close()
+        assert response.status == 200
+        assert request_id and re.fullmatch(r"[0-9a-f]{32}", request_id)
+
+        def both_logged() -> bool:
+            return request_id in stack.nginx_log() and request_id in stack.app_log()
+
+        wait_for(both_logged, 10, f"request id {request_id} in both logs")
+        app_line = next(line for line in stack.app_log().splitlines() if request_id in line)
+        client = stack.source_address or stack.client_address
+        assert re.search(rf"(^|\s|\|\s){re.escape(client)} \"GET /healthz", app_line), app_line
+        assert "203.0.113.7" not in app_line
+
+    def test_json_errors_through_the_proxy(self, stack: Stack):
+        response = stack.get("/api/v1/tasks")
+        assert response.status_code == 401
+        body = response.json()
+        assert body["error"] and body["message"]
+        assert json.dumps(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from base64 import b64encode
 
 from flask import Flask
@@ -91,3 +92,10 @@ def get_token(client: FlaskClient, login: str, password: str = PASSWORD) -> str:
     response = client.post("/api/v1/tokens", headers=basic_auth(login, password))
     assert response.status_code == 201, response.json
     return response.json["token"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a server the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

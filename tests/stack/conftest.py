@@ -11,7 +11,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from tests.https_checks import Stack, wait_for
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "services/web"
 MAX_CONTENT_LENGTH = 1024 * 1024
 HSTS_MAX_AGE = 31_536_000  # production's
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def render_templates(source: Path, target: Path, variables: dict[str, str]) -> None:

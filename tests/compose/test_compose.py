@@ -1,0 +1,141 @@
+"""`docker compose up` from this checkout: the same checks as the loopback
+stack through the published ports, then what only containers can show.
+
+The lifecycle tests stop, restart and rebuild the project, so they run after
+the checks (pytest keeps the order of the classes in this file).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+
+import requests
+
+from tests.compose.conftest import PROJECT, ROOT, Compose, write_env_file
+from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm, wait_for
+from tests.support import PASSWORD, free_port
+
+# argon2 passes for the slow account: its sign-in takes several seconds.
+SLOW_ARGON2_TIME_COST = "400"
+
+
+class TestComposeStack(HttpsStackChecks):
+    def test_migrations_ran_on_start(self, compose: Compose):
+        log = compose.logs("web")
+        assert "migrations: upgrading from an empty database" in log
+        assert "migrations: upgraded to" in log
+
+    def test_gunicorn_port_is_not_published(self, compose: Compose):
+        assert compose.run("port", "web", "8000", check=False).stdout.strip() in ("", ":0")
+
+
+class TestComposeLifecycle:
+    def test_stopped_app_shows_the_friendly_503_and_recovers(self, compose: Compose,
+                                                             stack: Stack):
+        compose.run("stop", "web")
+        try:
+            response = stack.get("/")
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == "30"
+            assert "back in a moment" in response.text
+            HttpsStackChecks().assert_security_headers(stack, response)
+        finally:
+            compose.run("start", "web")
+        compose.wait_healthy("web")
+        wait_for(lambda: stack.get("/").status_code == 200, 30, "the home page answering again")
+
+    def test_stopping_web_lets_a_slow_request_finish(self, compose: Compose, stack: Stack):
+        email = f"slow-{secrets.token_hex(4)}@example.com"
+        compose.run("exec", "-T", "-e", f"ARGON2_TIME_COST={SLOW_ARGON2_TIME_COST}", "web",
+                    "flask", "create-admin", email, email.split("@")[0], "--password-stdin",
+                    input=PASSWORD + "\n")
+        outcome: dict = {}
+
+        def sign_in() -> None:
+            started = time.monotonic()
+            outcome["response"] = stack.session().post(stack.https_url + "/api/v1/tokens",
+                                                       auth=(email, PASSWORD), timeout=60)
+            outcome["seconds"] = time.monotonic() - started
+
+        request = threading.Thread(target=sign_in)
+        request.start()
+        time.sleep(1.0)  # the request is in the worker, hashing
+        compose.run("stop", "web")
+        request.join(timeout=60)
+        compose.run("start", "web")
+        compose.wait_healthy("web")
+        response = outcome["response"]
+        assert response.status_code == 201, response.text[:300]  # the token, created
+        assert response.json()["token"]
+        assert outcome["seconds"] > 1.0, "the request was not slow enough to overlap the stop"
+        assert "Handling signal: term" in compose.logs("web")
+
+    def test_data_survives_down_and_up(self, compose: Compose, stack: Stack):
+        _, email = register_and_confirm(stack)
+        compose.run("down")
+        compose.run("up", "-d")
+        compose.wait_healthy("web")
+        compose.wait_healthy("nginx")
+        token = stack.session().post(stack.https_url + "/api/v1/tokens", auth=(email, PASSWORD))
+        assert token.status_code == 201
+        assert "migrations: schema already at head" in compose.logs("web")
+
+    def test_three_replicas_on_an_empty_database_migrate_once(self, compose: Compose,
+                                                              stack: Stack):
+        compose.run("down", "--volumes")
+        compose.run("up", "-d", "--scale", "web=3")
+        compose.wait_healthy("web", replicas=3)
+        compose.wait_healthy("nginx")
+        log = compose.logs("web")
+        assert log.count("migrations: upgraded to") == 1, log[-5000:]
+        others = (log.count("migrations: another replica upgraded")
+                  + log.count("migrations: schema already at head"))
+        assert others == 2, log[-5000:]
+        assert not re.search(r"Traceback|\bERROR\b|\[ERROR\]", log), log[-5000:]
+        for _ in range(6):  # nginx spreads requests over the three
+            assert stack.get("/").status_code == 200
+
+
+class TestProductionOverride:
+    FILES = ("docker-compose.yml", "docker-compose.prod.yml")
+
+    def test_refuses_to_start_without_its_secrets(self, compose_cli, tmp_path):
+        cases = {
+            "SECRET_KEY": {"POSTGRES_PASSWORD": "a-database-password"},
+            "POSTGRES_PASSWORD": {"SECRET_KEY": secrets.token_urlsafe(48)},
+        }
+        for missing, values in cases.items():
+            env_file = write_env_file(tmp_path / f"env-{missing}", values)
+            project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
+            result = project.run("up", "-d", check=False)
+            project.run("down", "--volumes", check=False)
+            assert result.returncode != 0
+            assert f"set {missing} in .env" in result.stderr + result.stdout
+
+    def test_starts_hardened_with_its_secrets(self, compose_cli, tmp_path):
+        ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
+        env_file = write_env_file(tmp_path / "env", {
+            **ports, "SECRET_KEY": secrets.token_urlsafe(48),
+            "POSTGRES_PASSWORD": secrets.token_urlsafe(16), "GUNICORN_WORKERS": "2"})
+        project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
+        try:
+            project.run("up", "-d")
+            project.wait_healthy("web")
+            project.wait_healthy("nginx")
+            response = requests.get(f"https://localhost:{ports['HTTPS_PORT']}/auth/login",
+                                    verify=str(ROOT / "certs/local/ca.crt"), timeout=10)
+            assert response.status_code == 200
+            assert response.headers["Strict-Transport-Security"] == (
+                "max-age=31536000; includeSubDomains")
+            writable = project.run("exec", "-T", "web", "sh", "-c",
+                                   "touch /app/x 2>&1; id -u", check=False).stdout
+            assert "Read-only file system" in writable and "10001" in writable, writable
+            log = project.logs("web")
+            assert '"level": "INFO"' in log, "production logs are JSON"
+            assert "Reloader is on" not in log
+        finally:
+            project.run("down", "--volumes", check=False)
+

@@ -9,6 +9,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
     "img-src": ["'self'", "data:"],  # Bootstrap draws its icons as data: SVGs
+    # Flask-Moment hides each timestamp with style="display: none" until its
+    # script has written the local time; no <style> elements or inline scripts.
+    "style-src-attr": "'unsafe-inline'",
     "object-src": "'none'",
     "base-uri": "'self'",
     "form-action": "'self'",

@@ -38,10 +38,13 @@ class Compose:
     """One compose project of this checkout, driven like a user's shell does."""
 
     def __init__(self, command: list[str], project: str, env_file: Path,
-                 files: tuple[str, ...] = ("docker-compose.yml",)) -> None:
+                 files: tuple[str, ...] = ("docker-compose.yml",),
+                 profiles: tuple[str, ...] = ()) -> None:
         self.base = [*command, "--env-file", str(env_file), "-p", project]
         for name in files:
             self.base += ["-f", str(ROOT / name)]
+        for profile in profiles:
+            self.base += ["--profile", profile]
         self.project = project
 
     def run(self, *args: str, check: bool = True, timeout: float = 600,
@@ -113,14 +116,18 @@ def compose_cli() -> list[str]:
 
 @pytest.fixture(scope="session")
 def compose(compose_cli, tmp_path_factory) -> Iterator[Compose]:
+    folder = tmp_path_factory.mktemp("compose")
     ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
-    env_file = write_env_file(tmp_path_factory.mktemp("compose") / "env", {
+    env_file = write_env_file(folder / "env", {
         **ports,
+        # The test's own local CA, not the one in this checkout's certs/local.
+        "LOCAL_CERTS_DIR": str(folder / "local-certs"),
         "AUTH_RATE_LIMIT": "1000/minute",
         "GUNICORN_WORKERS": "2",
     })
     project = Compose(compose_cli, PROJECT, env_file)
     project.ports = ports
+    project.local_certs = folder / "local-certs"
     project.run("down", "--volumes", "--remove-orphans", check=False)
     project.run("up", "-d", "--build", timeout=1200)
     try:
@@ -136,7 +143,7 @@ def stack(compose: Compose) -> Stack:
     return Stack(
         https_url=f"https://localhost:{compose.ports['HTTPS_PORT']}",
         http_url=f"http://localhost:{compose.ports['HTTP_PORT']}",
-        ca_file=ROOT / "certs/local/ca.crt",
+        ca_file=compose.local_certs / "ca.crt",
         hsts_max_age=300,  # the development stack's
         max_content_length=1024 * 1024,
         nginx_log=lambda: compose.logs("nginx"),

@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from tests.compose.conftest import PROJECT, ROOT, Compose, write_env_file
+from tests.compose.conftest import PROJECT, Compose, write_env_file
 from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm, wait_for
 from tests.support import PASSWORD, free_port
 
@@ -108,7 +108,8 @@ class TestProductionOverride:
             "POSTGRES_PASSWORD": {"SECRET_KEY": secrets.token_urlsafe(48)},
         }
         for missing, values in cases.items():
-            env_file = write_env_file(tmp_path / f"env-{missing}", values)
+            env_file = write_env_file(tmp_path / f"env-{missing}",
+                                      {"LOCAL_CERTS_DIR": str(tmp_path / "certs"), **values})
             project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
             result = project.run("up", "-d", check=False)
             project.run("down", "--volumes", check=False)
@@ -118,7 +119,8 @@ class TestProductionOverride:
     def test_starts_hardened_with_its_secrets(self, compose_cli, tmp_path):
         ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
         env_file = write_env_file(tmp_path / "env", {
-            **ports, "SECRET_KEY": secrets.token_urlsafe(48),
+            **ports, "LOCAL_CERTS_DIR": str(tmp_path / "certs"),
+            "SECRET_KEY": secrets.token_urlsafe(48),
             "POSTGRES_PASSWORD": secrets.token_urlsafe(16), "GUNICORN_WORKERS": "2"})
         project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
         try:
@@ -126,7 +128,7 @@ class TestProductionOverride:
             project.wait_healthy("web")
             project.wait_healthy("nginx")
             response = requests.get(f"https://localhost:{ports['HTTPS_PORT']}/auth/login",
-                                    verify=str(ROOT / "certs/local/ca.crt"), timeout=10)
+                                    verify=str(tmp_path / "certs/ca.crt"), timeout=10)
             assert response.status_code == 200
             assert response.headers["Strict-Transport-Security"] == (
                 "max-age=31536000; includeSubDomains")

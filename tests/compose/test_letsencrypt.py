@@ -1,0 +1,151 @@
+"""Let's Encrypt end to end, against Pebble (Let's Encrypt's ACME test server).
+
+The stack runs with COMPOSE_PROFILES=letsencrypt and ACME_SERVER pointing at
+Pebble on the compose network, where bulletin.test and www.bulletin.test are
+nginx's aliases: certbot obtains a real certificate through nginx's port 80,
+and nginx switches to it by itself.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from tests.compose.conftest import Compose, write_env_file
+from tests.https_checks import wait_for
+from tests.support import free_port
+
+DOMAINS = {"bulletin.test", "www.bulletin.test"}
+FILES = ("docker-compose.yml", "tests/compose/pebble.yml")
+
+
+def served_certificate(port: int) -> x509.Certificate:
+    """The certificate nginx sends for bulletin.test (not verified: Pebble's
+    roots change with every Pebble start)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+          context.wrap_socket(raw, server_hostname="bulletin.test") as tls):
+        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def issuer_name(certificate: x509.Certificate) -> str:
+    return certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+@pytest.fixture(scope="module")
+def letsencrypt(compose_cli, tmp_path_factory) -> Iterator[Compose]:
+    folder = tmp_path_factory.mktemp("letsencrypt")
+    ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
+    env_file = write_env_file(folder / "env", {
+        **ports,
+        "LOCAL_CERTS_DIR": str(folder / "local-certs"),
+        "COMPOSE_PROFILES": "letsencrypt",
+        "SERVER_NAME": "bulletin.test",
+        "LETSENCRYPT_DOMAINS": "www.bulletin.test",
+        "LETSENCRYPT_EMAIL": "ops@bulletin.test",
+        "ACME_SERVER": "https://pebble:14000/dir",
+        "TLS_WATCH_INTERVAL": "2",
+        "GUNICORN_WORKERS": "2",
+    })
+    project = Compose(compose_cli, "bulletinle", env_file, FILES, profiles=("letsencrypt",))
+    project.https_port = int(ports["HTTPS_PORT"])
+    project.run("down", "--volumes", "--remove-orphans", check=False)
+    try:
+        project.run("up", "-d", "--build", timeout=1200)
+        project.wait_healthy("nginx")
+        yield project
+    finally:
+        project.run("down", "--volumes", "--remove-orphans", check=False)
+
+
+def wait_for_pebble_certificate(project: Compose) -> x509.Certificate:
+    def from_pebble() -> bool:
+        return issuer_name(served_certificate(project.https_port)).startswith("Pebble")
+
+    try:
+        wait_for(from_pebble, 120, "nginx serving a certificate from Pebble")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{project.logs('certbot')[-4000:]}\n"
+                             f"{project.logs('nginx')[-2000:]}") from None
+    return served_certificate(project.https_port)
+
+
+def test_certbot_obtains_a_certificate_and_nginx_switches_to_it(letsencrypt: Compose):
+    certificate = wait_for_pebble_certificate(letsencrypt)
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert set(names.value.get_values_for_type(x509.DNSName)) == DOMAINS
+    nginx_log = letsencrypt.logs("nginx")
+    assert "no Let's Encrypt certificate in /etc/letsencrypt/live/bulletin yet" in nginx_log
+    assert "certificate changed: reloaded nginx with /etc/letsencrypt/live/bulletin" in nginx_log
+    assert "letsencrypt: certificate for bulletin.test www.bulletin.test is current" in (
+        letsencrypt.logs("certbot"))
+
+
+def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
+    before = wait_for_pebble_certificate(letsencrypt)
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        nonlocal answered
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        while not stop.is_set():
+            connection = http.client.HTTPSConnection("127.0.0.1", letsencrypt.https_port,
+                                                     context=context, timeout=10)
+            try:
+                connection.request("GET", "/healthz", headers={"Host": "bulletin.test"})
+                status = connection.getresponse().status
+                if status == 200:
+                    answered += 1
+                else:
+                    failures.append(f"status {status}")
+            except OSError as error:
+                failures.append(repr(error))
+            finally:
+                connection.close()
+
+    client = threading.Thread(target=keep_asking)
+    client.start()
+    try:
+        letsencrypt.run("exec", "-T", "certbot", "certbot", "renew", "--force-renewal",
+                        "--non-interactive")
+        wait_for(lambda: served_certificate(letsencrypt.https_port).serial_number
+                 != before.serial_number, 60, "nginx serving the renewed certificate")
+        time.sleep(2)  # and a little after the reload
+    finally:
+        stop.set()
+        client.join(timeout=30)
+    after = served_certificate(letsencrypt.https_port)
+    assert issuer_name(after).startswith("Pebble")
+    assert failures == []
+    assert answered > 20, "the client loop ran throughout the renewal"
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("LETSENCRYPT_DOMAINS", "www.bulletin.test,nowhere.bulletin.invalid"),
+    ("ACME_SERVER", "https://pebble:14999/dir"),
+], ids=["wrong domain", "unreachable ACME server"])
+def test_a_failed_attempt_says_why_and_keeps_the_current_certificate(letsencrypt: Compose,
+                                                                     setting, value):
+    before = wait_for_pebble_certificate(letsencrypt)
+    result = letsencrypt.run("run", "--rm", "--no-deps", "-e", f"{setting}={value}",
+                             "certbot", "once", check=False, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "letsencrypt: could not obtain a certificate for bulletin.test" in output, output[-3000:]
+    assert "nginx keeps serving its current certificate" in output
+    time.sleep(5)  # longer than nginx's watch interval
+    assert served_certificate(letsencrypt.https_port).serial_number == before.serial_number

@@ -26,8 +26,10 @@ domains="$domains,${LETSENCRYPT_DOMAINS:-}"
 
 set -- certonly --non-interactive --webroot --webroot-path "${ACME_WEBROOT:-/var/www/acme}" \
   --cert-name bulletin --keep-until-expiring --expand --agree-tos --key-type ecdsa
+names=""
 for domain in $(echo "$domains" | tr ', ' '\n\n'); do
   set -- "$@" --domain "$domain"
+  names="${names:+$names }$domain"
 done
 if [ -n "${LETSENCRYPT_EMAIL:-}" ]; then
   set -- "$@" --email "$LETSENCRYPT_EMAIL" --no-eff-email
@@ -48,10 +50,10 @@ attempt() {
   certbot "$@"
   status=$?
   if [ "$status" -eq 0 ]; then
-    say "certificate for $(echo "$domains" | tr -s ',' ' ') is current (from $where)"
+    say "certificate for $names is current (from $where)"
     return 0
   fi
-  say "could not obtain a certificate for $(echo "$domains" | tr -s ',' ' ') from $where" \
+  say "could not obtain a certificate for $names from $where" \
       "(certbot exit $status; its reason is above). nginx keeps serving its current certificate." \
       "Check that DNS points these names at this server and that port 80 is reachable."
   return "$status"

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint clean certs secret up down
+.PHONY: help venv dev test lint clean certs secret up down load bench
 
 help:
 	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
@@ -16,6 +16,8 @@ help:
 	@echo "make down   stop the stack (data stays in its volume)"
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
+	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
+	@echo "make bench  the benchmark: nginx, gunicorn and the app on loopback; writes loadtests/RESULTS.md"
 
 # The virtual environment, rebuilt when a dependency file changes.
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml
@@ -53,6 +55,22 @@ certs: venv
 
 secret:
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))'
+
+# Load test: seed data first (docker compose exec web flask seed). Fails when a
+# request fails or p95 is over P95_MS.
+BASE_URL ?= https://localhost
+CLIENTS ?= 50
+SPAWN_RATE ?= 10
+DURATION ?= 1m
+P95_MS ?= 500
+load: venv
+	mkdir -p loadtests/reports
+	$(BIN)/locust -f loadtests/locustfile.py --host $(BASE_URL) --headless \
+	  --users $(CLIENTS) --spawn-rate $(SPAWN_RATE) --run-time $(DURATION) --p95-ms $(P95_MS) \
+	  --csv loadtests/reports/load --html loadtests/reports/load.html --only-summary
+
+bench: venv
+	$(BIN)/python loadtests/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,14 +7,16 @@ the checks (pytest keeps the order of the classes in this file).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import subprocess
 import threading
 import time
 
 import requests
 
-from tests.compose.conftest import PROJECT, Compose, write_env_file
+from tests.compose.conftest import PROJECT, ROOT, Compose, write_env_file
 from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm, wait_for
 from tests.support import PASSWORD, free_port
 
@@ -27,6 +29,22 @@ class TestComposeStack(HttpsStackChecks):
         log = compose.logs("web")
         assert "migrations: upgrading from an empty database" in log
         assert "migrations: upgraded to" in log
+
+    def test_load_smoke_run_passes(self, compose: Compose, stack: Stack):
+        """`make load`, as before a release, for 20 seconds on seeded data."""
+        seeded = compose.run("exec", "-T", "web", "flask", "seed", "--users", "20",
+                             "--posts", "200", "--tasks", "100").stdout
+        first = re.search(r"user(\d+)@example\.com to", seeded)
+        assert first, seeded
+        result = subprocess.run(
+            ["make", "load", f"BASE_URL={stack.https_url}", "DURATION=20s", "CLIENTS=20",
+             "SPAWN_RATE=10", "P95_MS=2000"],
+            env={**os.environ, "LOAD_CA_BUNDLE": str(stack.ca_file),
+                 "LOAD_FIRST_USER": first.group(1), "LOAD_USERS": "20"},
+            cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert "load: OK" in result.stdout
+        assert (ROOT / "loadtests/reports/load_stats.csv").exists()
 
     def test_gunicorn_port_is_not_published(self, compose: Compose):
         assert compose.run("port", "web", "8000", check=False).stdout.strip() in ("", ":0")

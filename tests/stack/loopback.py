@@ -1,0 +1,189 @@
+"""The HTTPS stack without Docker, on loopback: Debian's nginx rendered from
+nginx/templates/, in front of gunicorn started by the web entrypoint with
+services/web/gunicorn.conf.py, in front of a PostgreSQL database of its own.
+
+Used by tests/stack (as a fixture) and by loadtests/bench (the benchmark).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.https_checks import wait_for
+from tests.support import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "services/web"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+NGINX_MAIN = """\
+{user}
+worker_processes {workers};
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log {error_level};
+daemon off;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    include conf.d/*.conf;
+}}
+"""
+
+
+def render_templates(source: Path, target: Path, variables: dict[str, str]) -> None:
+    """What the nginx image does at start: envsubst on each *.template, only
+    for the variables given, so nginx's own $variables stay as they are."""
+    names = "|".join(map(re.escape, variables))
+    pattern = re.compile(rf"\$\{{({names})\}}|\$({names})\b")
+    for template in source.rglob("*.template"):
+        output = target / template.relative_to(source).with_suffix("")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        content = pattern.sub(lambda m: variables[m.group(1) or m.group(2)], template.read_text())
+        output.write_text(content)
+
+
+@contextmanager
+def own_database(base_url: str, suffix: str):
+    """An empty database beside ``base_url``'s, dropped afterwards."""
+    parts = urlsplit(base_url)
+    name = parts.path.lstrip("/") + suffix
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass
+class LoopbackStack:
+    """Ports, files and processes of one running stack."""
+
+    prefix: Path
+    database_url: str
+    app_env: dict[str, str]
+    app_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    https_port: int = field(default_factory=free_port)
+    hsts_max_age: int = 31_536_000
+    max_content_length: int = 1024 * 1024
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def certs(self) -> Path:
+        return self.prefix / "certs"
+
+    @property
+    def app_log(self) -> Path:
+        return self.prefix / "app.log"
+
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "access.log"
+
+    @property
+    def app(self) -> subprocess.Popen:
+        return self.processes[0]
+
+    def flask_env(self) -> dict[str, str]:
+        """The environment the web container would have."""
+        return {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "APP_DIR": str(WEB),
+            "FLASK_APP": "bulletin",
+            "FLASK_CONFIG": "production",
+            "SECRET_KEY": self.app_env.get("SECRET_KEY") or secrets.token_urlsafe(48),
+            "DATABASE_URL": self.database_url,
+            "PROXY_HOPS": "1",
+            "MAX_CONTENT_LENGTH": str(self.max_content_length),
+            "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
+            **self.app_env,
+        }
+
+    def start(self, nginx_workers: int = 2) -> None:
+        sys.path.insert(0, str(ROOT / "certs"))
+        import generate_local_certs
+
+        generate_local_certs.ensure_certificates(
+            self.certs, generate_local_certs.parse_names("localhost", ""))
+        self.app_env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        with open(self.app_log, "w") as log:
+            self.processes.append(subprocess.Popen(
+                ["/bin/sh", str(WEB / "entrypoint.sh"), "gunicorn", "--config",
+                 "gunicorn.conf.py", "bulletin.wsgi:app"],
+                env=self.flask_env(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True))
+        render_templates(ROOT / "nginx/templates", self.prefix / "conf.d", {
+            "SERVER_NAME": "localhost",
+            "UPSTREAM": f"127.0.0.1:{self.app_port}",
+            "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+            "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
+            "HTTPS_PORT": str(self.https_port),
+            "MAX_CONTENT_LENGTH": str(self.max_content_length),
+            "TLS_CERTIFICATE": str(self.certs / "server.crt"),
+            "TLS_CERTIFICATE_KEY": str(self.certs / "server.key"),
+            "STATIC_ROOT": str(WEB / "bulletin"),
+            "PAGES_ROOT": str(ROOT / "nginx/html"),
+            "ACME_WEBROOT": str(self.prefix / "acme"),
+            "ACCESS_LOG": str(self.access_log),
+            "HSTS_MAX_AGE": str(self.hsts_max_age),
+        })
+        (self.prefix / "tmp").mkdir(exist_ok=True)
+        (self.prefix / "acme").mkdir(exist_ok=True)
+        # As root, the workers must still read the checkout under /work or /tmp.
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(NGINX_MAIN.format(user=user, prefix=self.prefix, workers=nginx_workers,
+                                          error_level="info"))
+        check = subprocess.run([NGINX, "-t", "-p", str(self.prefix), "-c", str(conf)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        self.processes.append(subprocess.Popen(
+            [NGINX, "-p", str(self.prefix), "-c", str(conf)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        def healthy() -> bool:
+            if self.app.poll() is not None:
+                raise AssertionError(
+                    f"the web entrypoint exited:\n{self.app_log.read_text()[-3000:]}")
+            return requests.get(f"http://127.0.0.1:{self.app_port}/healthz", timeout=2).ok
+
+        wait_for(healthy, 60, "gunicorn answering /healthz")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            stop(process)

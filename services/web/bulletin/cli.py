@@ -148,9 +148,10 @@ def seed(users: int, posts: int, tasks: int, random_seed: int) -> None:
     ])
     db.session.commit()
     click.echo(f"Seeded {users} users, {len(follows)} follows, {posts} posts and {tasks} tasks "
-               f"in {time.perf_counter() - started:.1f} s. "
-               f"Seeded users sign in as user{first}@example.com to "
-               f"user{first + users - 1}@example.com with password {SEED_PASSWORD!r}.")
+               f"in {time.perf_counter() - started:.1f} s.")
+    if users:
+        click.echo(f"Seeded users sign in as user{first}@example.com to "
+                   f"user{first + users - 1}@example.com with password {SEED_PASSWORD!r}.")
 
 
 @click.command("test", context_settings={"ignore_unknown_options": True})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -27,7 +28,10 @@ def fill(browser, fields: dict[str, str]) -> None:
 def click_and_wait(browser, element) -> None:
     """Click, then wait until the next page has replaced this one."""
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(element))
+    # Asked mid-navigation, chromedriver may answer "Node ... does not belong
+    # to the document" instead of "stale": ask again until it says stale.
+    WebDriverWait(browser, 10, ignored_exceptions=[WebDriverException]).until(
+        expected_conditions.staleness_of(element))
 
 
 def submit(browser, label: str) -> None:

@@ -17,7 +17,7 @@ help:
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
 	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
-	@echo "make bench  the benchmark: nginx, gunicorn and the app on loopback; writes loadtests/RESULTS.md"
+	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md"
 
 # The virtual environment, rebuilt when a dependency file changes.
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml
@@ -69,8 +69,11 @@ load: venv
 	  --users $(CLIENTS) --spawn-rate $(SPAWN_RATE) --run-time $(DURATION) --p95-ms $(P95_MS) \
 	  --csv loadtests/reports/load --html loadtests/reports/load.html --only-summary
 
+# Benchmark: STACK=compose (the production compose stack) or loopback (host nginx,
+# gunicorn and PostgreSQL, which needs TEST_DATABASE_URL or BENCH_DATABASE_URL).
+STACK ?= compose
 bench: venv
-	$(BIN)/python loadtests/bench $(BENCH_ARGS)
+	$(BIN)/python loadtests/bench --stack $(STACK) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

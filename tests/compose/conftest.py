@@ -8,76 +8,16 @@ included, at the end.
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.compose.project import BASE_IMAGES, Compose, compose_command, write_env_file
 from tests.https_checks import Stack, wait_for
 from tests.support import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-BASE_IMAGES = ("python:3.12-slim-bookworm", "postgres:16-bookworm", "nginx:1.27-bookworm")
 PROJECT = "bulletintest"
-
-
-def compose_command() -> list[str] | None:
-    """`docker compose` (v2) or `docker-compose` (v1), whichever answers."""
-    if shutil.which("docker") and subprocess.run(
-            ["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
-
-
-class Compose:
-    """One compose project of this checkout, driven like a user's shell does."""
-
-    def __init__(self, command: list[str], project: str, env_file: Path,
-                 files: tuple[str, ...] = ("docker-compose.yml",),
-                 profiles: tuple[str, ...] = ()) -> None:
-        self.base = [*command, "--env-file", str(env_file), "-p", project]
-        for name in files:
-            self.base += ["-f", str(ROOT / name)]
-        for profile in profiles:
-            self.base += ["--profile", profile]
-        self.project = project
-
-    def run(self, *args: str, check: bool = True, timeout: float = 600,
-            **kwargs) -> subprocess.CompletedProcess:
-        result = subprocess.run([*self.base, *args], cwd=ROOT, capture_output=True, text=True,
-                                timeout=timeout, **kwargs)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
-
-    def logs(self, service: str) -> str:
-        return self.run("logs", "--no-color", "--no-log-prefix", service).stdout
-
-    def containers(self, service: str) -> list[str]:
-        return self.run("ps", "-q", service).stdout.split()
-
-    def health(self, service: str) -> list[str]:
-        states = []
-        for container in self.containers(service):
-            inspected = json.loads(subprocess.run(
-                ["docker", "inspect", container], capture_output=True, text=True).stdout)[0]
-            states.append(inspected["State"].get("Health", {}).get("Status", "none"))
-        return states
-
-    def wait_healthy(self, service: str, replicas: int = 1, timeout: float = 180) -> None:
-        def ready() -> bool:
-            states = self.health(service)
-            return len(states) == replicas and all(s == "healthy" for s in states)
-
-        try:
-            wait_for(ready, timeout, f"{replicas} healthy {service}")
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{self.logs(service)[-4000:]}") from None
 
 
 def last_mail_in(compose: Compose, address: str) -> str:
@@ -90,11 +30,6 @@ def last_mail_in(compose: Compose, address: str) -> str:
     wait_for(logged, 15, f"a mail to {address} in the web log")
     log = compose.logs("web")
     return log[log.rindex(marker):]
-
-
-def write_env_file(path: Path, values: dict[str, str]) -> Path:
-    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ import time
 
 import requests
 
-from tests.compose.conftest import PROJECT, ROOT, Compose, write_env_file
+from tests.compose.conftest import PROJECT
+from tests.compose.project import ROOT, Compose, write_env_file
 from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm, wait_for
 from tests.support import PASSWORD, free_port
 

@@ -19,7 +19,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from tests.compose.conftest import Compose, write_env_file
+from tests.compose.project import Compose, write_env_file
 from tests.https_checks import wait_for
 from tests.support import free_port
 

@@ -44,7 +44,8 @@ class Compose:
         result = subprocess.run([*self.base, *args], cwd=ROOT, capture_output=True, text=True,
                                 timeout=timeout, **kwargs)
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(f"{' '.join(args)} failed (exit {result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
         return result
 
     def logs(self, service: str) -> str:

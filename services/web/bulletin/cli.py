@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,9 +82,11 @@ def _bodies(rng: random.Random, count: int) -> list[tuple[str, str]]:
     return pool
 
 
-def _insert_chunked(model: type, rows: list[dict], chunk: int = 5000) -> None:
-    for start in range(0, len(rows), chunk):
-        db.session.execute(insert(model), rows[start:start + chunk])
+def _insert_chunked(model: type, rows: Iterable[dict], chunk: int = 5000) -> None:
+    """Insert rows as they are made, so a million of them never sit in memory at once."""
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, chunk)):
+        db.session.execute(insert(model), batch)
 
 
 @click.command("prepare-database")
@@ -134,18 +138,19 @@ def seed(users: int, posts: int, tasks: int, random_seed: int) -> None:
     _insert_chunked(Follow, [{"follower_id": a, "followed_id": b, "timestamp": now}
                              for a, b in sorted(follows)])
     pool = _bodies(rng, 200)
-    post_rows = []
-    for _ in range(posts):
+
+    def post_row() -> dict:
         body, html = rng.choice(pool)
-        post_rows.append({"body": body, "body_html": html, "author_id": rng.choice(user_ids),
-                          "timestamp": now - timedelta(seconds=rng.randint(0, 365 * 86400))})
-    _insert_chunked(Post, post_rows)
-    _insert_chunked(Task, [
+        return {"body": body, "body_html": html, "author_id": rng.choice(user_ids),
+                "timestamp": now - timedelta(seconds=rng.randint(0, 365 * 86400))}
+
+    _insert_chunked(Post, (post_row() for _ in range(posts)))
+    _insert_chunked(Task, (
         {"owner_id": rng.choice(user_ids), "title": _sentence(rng)[:200],
          "description": _sentence(rng), "done": rng.random() < 0.4,
          "created_at": now, "updated_at": now}
         for _ in range(tasks)
-    ])
+    ))
     db.session.commit()
     click.echo(f"Seeded {users} users, {len(follows)} follows, {posts} posts and {tasks} tasks "
                f"in {time.perf_counter() - started:.1f} s.")

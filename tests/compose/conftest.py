@@ -13,9 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.compose.project import BASE_IMAGES, Compose, compose_command, write_env_file
+from tests.compose.project import BASE_IMAGES, Compose, compose_command, started
 from tests.https_checks import Stack, wait_for
-from tests.support import free_port
 
 PROJECT = "bulletintest"
 
@@ -51,26 +50,11 @@ def compose_cli() -> list[str]:
 
 @pytest.fixture(scope="session")
 def compose(compose_cli, tmp_path_factory) -> Iterator[Compose]:
-    folder = tmp_path_factory.mktemp("compose")
-    ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
-    env_file = write_env_file(folder / "env", {
-        **ports,
-        # The test's own local CA, not the one in this checkout's certs/local.
-        "LOCAL_CERTS_DIR": str(folder / "local-certs"),
+    with started(compose_cli, PROJECT, tmp_path_factory.mktemp("compose"), {
         "AUTH_RATE_LIMIT": "1000/minute",
         "GUNICORN_WORKERS": "2",
-    })
-    project = Compose(compose_cli, PROJECT, env_file)
-    project.ports = ports
-    project.local_certs = folder / "local-certs"
-    project.run("down", "--volumes", "--remove-orphans", check=False)
-    project.run("up", "-d", "--build", timeout=1200)
-    try:
-        project.wait_healthy("web")
-        project.wait_healthy("nginx")
+    }) as project:
         yield project
-    finally:
-        project.run("down", "--volumes", "--remove-orphans", check=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.https_checks import wait_for
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGES = ("python:3.12-slim-bookworm", "postgres:16-bookworm", "nginx:1.27-bookworm")
@@ -38,6 +41,8 @@ class Compose:
         for profile in profiles:
             self.base += ["--profile", profile]
         self.project = project
+        self.ports: dict[str, str] = {}     # set by started()
+        self.local_certs: Path | None = None
 
     def run(self, *args: str, check: bool = True, timeout: float = 600,
             **kwargs) -> subprocess.CompletedProcess:
@@ -84,3 +89,29 @@ class Compose:
 def write_env_file(path: Path, values: dict[str, str]) -> Path:
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return path
+
+
+@contextmanager
+def started(command: list[str], project: str, folder: Path, settings: dict[str, str],
+            files: tuple[str, ...] = ("docker-compose.yml",), profiles: tuple[str, ...] = (),
+            healthy: tuple[str, ...] = ("web", "nginx")) -> Iterator[Compose]:
+    """A fresh project on free ports with its own local CA in ``folder``, built from
+    this checkout, and removed afterwards, volumes included."""
+    ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
+    env_file = write_env_file(folder / "env", {
+        **ports,
+        # Its own local CA, not the one in this checkout's certs/local.
+        "LOCAL_CERTS_DIR": str(folder / "local-certs"),
+        **settings,
+    })
+    compose = Compose(command, project, env_file, files, profiles)
+    compose.ports = ports
+    compose.local_certs = folder / "local-certs"
+    compose.run("down", "--volumes", "--remove-orphans", check=False)
+    try:
+        compose.run("up", "-d", "--build", timeout=1200)
+        for service in healthy:
+            compose.wait_healthy(service)
+        yield compose
+    finally:
+        compose.run("down", "--volumes", "--remove-orphans", check=False)

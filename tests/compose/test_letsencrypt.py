@@ -19,9 +19,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from tests.compose.project import Compose, write_env_file
+from tests.compose.project import Compose, started
 from tests.https_checks import wait_for
-from tests.support import free_port
 
 DOMAINS = {"bulletin.test", "www.bulletin.test"}
 FILES = ("docker-compose.yml", "tests/compose/pebble.yml")
@@ -44,11 +43,7 @@ def issuer_name(certificate: x509.Certificate) -> str:
 
 @pytest.fixture(scope="module")
 def letsencrypt(compose_cli, tmp_path_factory) -> Iterator[Compose]:
-    folder = tmp_path_factory.mktemp("letsencrypt")
-    ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
-    env_file = write_env_file(folder / "env", {
-        **ports,
-        "LOCAL_CERTS_DIR": str(folder / "local-certs"),
+    with started(compose_cli, "bulletinle", tmp_path_factory.mktemp("letsencrypt"), {
         "COMPOSE_PROFILES": "letsencrypt",
         "SERVER_NAME": "bulletin.test",
         "LETSENCRYPT_DOMAINS": "www.bulletin.test",
@@ -56,28 +51,24 @@ def letsencrypt(compose_cli, tmp_path_factory) -> Iterator[Compose]:
         "ACME_SERVER": "https://pebble:14000/dir",
         "TLS_WATCH_INTERVAL": "2",
         "GUNICORN_WORKERS": "2",
-    })
-    project = Compose(compose_cli, "bulletinle", env_file, FILES, profiles=("letsencrypt",))
-    project.https_port = int(ports["HTTPS_PORT"])
-    project.run("down", "--volumes", "--remove-orphans", check=False)
-    try:
-        project.run("up", "-d", "--build", timeout=1200)
-        project.wait_healthy("nginx")
+    }, FILES, profiles=("letsencrypt",), healthy=("nginx",)) as project:
         yield project
-    finally:
-        project.run("down", "--volumes", "--remove-orphans", check=False)
+
+
+def https_port(project: Compose) -> int:
+    return int(project.ports["HTTPS_PORT"])
 
 
 def wait_for_pebble_certificate(project: Compose) -> x509.Certificate:
     def from_pebble() -> bool:
-        return issuer_name(served_certificate(project.https_port)).startswith("Pebble")
+        return issuer_name(served_certificate(https_port(project))).startswith("Pebble")
 
     try:
         wait_for(from_pebble, 120, "nginx serving a certificate from Pebble")
     except AssertionError as error:
         raise AssertionError(f"{error}\n{project.logs('certbot')[-4000:]}\n"
                              f"{project.logs('nginx')[-2000:]}") from None
-    return served_certificate(project.https_port)
+    return served_certificate(https_port(project))
 
 
 def test_certbot_obtains_a_certificate_and_nginx_switches_to_it(letsencrypt: Compose):
@@ -103,7 +94,7 @@ def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         while not stop.is_set():
-            connection = http.client.HTTPSConnection("127.0.0.1", letsencrypt.https_port,
+            connection = http.client.HTTPSConnection("127.0.0.1", https_port(letsencrypt),
                                                      context=context, timeout=10)
             try:
                 connection.request("GET", "/healthz", headers={"Host": "bulletin.test"})
@@ -125,13 +116,13 @@ def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
         # spread load on Let's Encrypt; a test has no need for that.
         letsencrypt.run("exec", "-T", "certbot", "certbot", "renew", "--force-renewal",
                         "--non-interactive", "--no-random-sleep-on-renew")
-        wait_for(lambda: served_certificate(letsencrypt.https_port).serial_number
+        wait_for(lambda: served_certificate(https_port(letsencrypt)).serial_number
                  != before.serial_number, 60, "nginx serving the renewed certificate")
         time.sleep(2)  # and a little after the reload
     finally:
         stop.set()
         client.join(timeout=30)
-    after = served_certificate(letsencrypt.https_port)
+    after = served_certificate(https_port(letsencrypt))
     assert issuer_name(after).startswith("Pebble")
     assert failures == []
     assert answered > 20, "the client loop ran throughout the renewal"
@@ -151,4 +142,4 @@ def test_a_failed_attempt_says_why_and_keeps_the_current_certificate(letsencrypt
     assert "letsencrypt: could not obtain a certificate for bulletin.test" in output, output[-3000:]
     assert "nginx keeps serving its current certificate" in output
     time.sleep(5)  # longer than nginx's watch interval
-    assert served_certificate(letsencrypt.https_port).serial_number == before.serial_number
+    assert served_certificate(https_port(letsencrypt)).serial_number == before.serial_number

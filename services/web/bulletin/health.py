@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from flask_migrate import Config as AlembicConfig
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -28,13 +29,17 @@ def head_revisions(migrations_dir: str) -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
+def current_revisions(connection: Connection) -> frozenset[str]:
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
 @bp.get("/readyz")
 def readyz():
     """Answer 200 only when the database answers and its schema is at the head."""
     expected = head_revisions(current_app.extensions["migrate"].directory)
     try:
         with db.engine.connect() as connection:
-            current = frozenset(MigrationContext.configure(connection).get_current_heads())
+            current = current_revisions(connection)
     except SQLAlchemyError as error:
         reason = f"database unreachable: {type(error).__name__}"
         return jsonify(status="unavailable", reason=reason), 503

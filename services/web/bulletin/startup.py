@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 
 import flask_migrate
-from alembic.runtime.migration import MigrationContext
 from flask import current_app
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
-from .health import head_revisions
+from .health import current_revisions, head_revisions
 
 # Any constant shared by every replica; 0x62756c6c = "bull".
 MIGRATION_LOCK_ID = 0x62756C6C
@@ -45,15 +44,11 @@ def wait_for_database(timeout: float, interval: float = 1.0) -> None:
             time.sleep(interval)
 
 
-def _current_revisions(connection: Connection) -> frozenset[str]:
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
-
-
 def upgrade_schema() -> bool:
     """Bring the schema to head, once across replicas. True if this call migrated."""
     expected = head_revisions(current_app.extensions["migrate"].directory)
     with db.engine.connect() as connection:
-        if _current_revisions(connection) == expected:
+        if current_revisions(connection) == expected:
             current_app.logger.info("migrations: schema already at head %s", sorted(expected))
             return False
         postgres = connection.dialect.name == "postgresql"
@@ -62,7 +57,7 @@ def upgrade_schema() -> bool:
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()
         try:
-            before = _current_revisions(connection)
+            before = current_revisions(connection)
             connection.commit()  # end the read so the upgrade's DDL is not blocked by it
             if before == expected:
                 current_app.logger.info(

@@ -53,8 +53,10 @@ def parse_names(server_name: str, extra: str) -> list[GeneralName]:
             name: GeneralName = x509.IPAddress(ipaddress.ip_address(value))
         except ValueError:
             if not HOSTNAME.match(value) or len(value) > 253:
-                raise BadName(f"{raw!r} is neither a host name nor an IP address; "
-                              "fix SERVER_NAME or CERT_EXTRA_SANS") from None
+                raise BadName(
+                    f"{raw!r} is neither a host name nor an IP address; "
+                    "fix SERVER_NAME or CERT_EXTRA_SANS"
+                ) from None
             name = x509.DNSName(value)
         if name not in names:
             names.append(name)
@@ -66,9 +68,13 @@ def _now() -> datetime.datetime:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     path.chmod(0o600)
 
 
@@ -85,21 +91,36 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 def make_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bulletin local CA"),
-                      x509.NameAttribute(NameOID.COMMON_NAME,
-                                         f"Bulletin local CA {_now():%Y-%m-%d %H:%M}")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bulletin local CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Bulletin local CA {_now():%Y-%m-%d %H:%M}"),
+        ]
+    )
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(public)
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - datetime.timedelta(minutes=5))
         .not_valid_after(_now() + CA_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -108,28 +129,45 @@ def make_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
     return cert, key
 
 
-def make_server_cert(directory: Path, names: list[GeneralName], ca_cert: x509.Certificate,
-                     ca_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+def make_server_cert(
+    directory: Path,
+    names: list[GeneralName],
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+) -> x509.Certificate:
     key = ec.generate_private_key(ec.SECP256R1())
     first = names[0].value
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(first))])
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(ca_cert.subject).public_key(public)
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - datetime.timedelta(minutes=5))
         .not_valid_after(_now() + SERVER_LIFETIME)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     # Key first, certificate last: nginx never sees a certificate without its key.
@@ -137,7 +175,8 @@ def make_server_cert(directory: Path, names: list[GeneralName], ca_cert: x509.Ce
     # nginx sends the chain it is given: leaf, then the CA.
     (directory / "server.crt").write_bytes(
         cert.public_bytes(serialization.Encoding.PEM)
-        + ca_cert.public_bytes(serialization.Encoding.PEM))
+        + ca_cert.public_bytes(serialization.Encoding.PEM)
+    )
     (directory / "server.crt").chmod(0o644)
     return cert
 
@@ -178,12 +217,17 @@ def ensure_certificates(directory: Path, names: list[GeneralName]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path(__file__).resolve().parent / "local",
-                        help="where the files go (default: certs/local beside this script)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(__file__).resolve().parent / "local",
+        help="where the files go (default: certs/local beside this script)",
+    )
     args = parser.parse_args(argv)
     try:
-        names = parse_names(os.environ.get("SERVER_NAME", ""),
-                            os.environ.get("CERT_EXTRA_SANS", ""))
+        names = parse_names(
+            os.environ.get("SERVER_NAME", ""), os.environ.get("CERT_EXTRA_SANS", "")
+        )
     except BadName as error:
         print(f"generate_local_certs: {error}", file=sys.stderr)
         return 2

@@ -32,8 +32,13 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 @events.init_command_line_parser.add_listener
 def add_arguments(parser) -> None:
-    parser.add_argument("--p95-ms", type=float, default=0, env_var="LOAD_P95_MS",
-                        help="fail the run when the 95th percentile exceeds this (0: no limit)")
+    parser.add_argument(
+        "--p95-ms",
+        type=float,
+        default=0,
+        env_var="LOAD_P95_MS",
+        help="fail the run when the 95th percentile exceeds this (0: no limit)",
+    )
 
 
 @events.quitting.add_listener
@@ -86,9 +91,14 @@ class BulletinUser(HttpUser):
         token = self.form_token(path, name.split(" (")[0])
         if token is None:
             return
-        with self.client.post(path, data={"csrf_token": token, **data}, name=name,
-                              headers={"Referer": self.host + path}, allow_redirects=False,
-                              catch_response=True) as response:
+        with self.client.post(
+            path,
+            data={"csrf_token": token, **data},
+            name=name,
+            headers={"Referer": self.host + path},
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             if response.status_code != 302:
                 response.failure(f"{name}: expected a redirect, got {response.status_code}")
 
@@ -125,13 +135,17 @@ class Writer(BulletinUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.submit("/auth/login", {"email": seeded_email(), "password": SEED_PASSWORD},
-                    "/auth/login")
+        self.submit(
+            "/auth/login", {"email": seeded_email(), "password": SEED_PASSWORD}, "/auth/login"
+        )
 
     @task(2)
     def write_post(self) -> None:
-        self.submit("/", {"body": f"Load test post {random.randint(1, 10**9)} *with* Markdown"},
-                    "/ (new post)")
+        self.submit(
+            "/",
+            {"body": f"Load test post {random.randint(1, 10**9)} *with* Markdown"},
+            "/ (new post)",
+        )
 
     @task(3)
     def comment(self) -> None:
@@ -158,20 +172,28 @@ class ApiClient(BulletinUser):
 
     @task(2)
     def create_task(self) -> None:
-        response = self.client.post("/api/v1/tasks", headers=self.headers,
-                                    json={"title": "Load test task", "description": "from locust"})
+        response = self.client.post(
+            "/api/v1/tasks",
+            headers=self.headers,
+            json={"title": "Load test task", "description": "from locust"},
+        )
         if response.status_code == 201:
             self.mine.append(response.json()["id"])
 
     @task(1)
     def update_task(self) -> None:
         if self.mine:
-            self.client.patch(f"/api/v1/tasks/{random.choice(self.mine)}", headers=self.headers,
-                              json={"done": True}, name="/api/v1/tasks/[id]")
+            self.client.patch(
+                f"/api/v1/tasks/{random.choice(self.mine)}",
+                headers=self.headers,
+                json={"done": True},
+                name="/api/v1/tasks/[id]",
+            )
 
     @task(1)
     def delete_task(self) -> None:
         if self.mine:
             task_id = self.mine.pop(random.randrange(len(self.mine)))
-            self.client.delete(f"/api/v1/tasks/{task_id}", headers=self.headers,
-                               name="/api/v1/tasks/[id]")
+            self.client.delete(
+                f"/api/v1/tasks/{task_id}", headers=self.headers, name="/api/v1/tasks/[id]"
+            )

@@ -58,8 +58,10 @@ def database_url(request, tmp_path_factory) -> str:
     else:
         url = os.environ.get("TEST_DATABASE_URL", "")
         if not url:
-            pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL to a database "
-                        "the tests may wipe (see .ci/run)")
+            pytest.skip(
+                "PostgreSQL not configured: set TEST_DATABASE_URL to a database "
+                "the tests may wipe (see .ci/run)"
+            )
     reset_database(url)
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -118,13 +120,23 @@ def auth(client: FlaskClient) -> Auth:
 def make_user(app: Flask):
     """Create a user straight through the service, confirmed unless asked otherwise."""
 
-    def make(username: str = "alice", *, email: str | None = None, confirmed: bool = True,
-             role: str = "User", password: str = PASSWORD) -> User:
+    def make(
+        username: str = "alice",
+        *,
+        email: str | None = None,
+        confirmed: bool = True,
+        role: str = "User",
+        password: str = PASSWORD,
+    ) -> User:
         # A request context, as in the app: the confirmation mail links back to it.
         with app.test_request_context():
-            user = accounts.register_user(email=email or f"{username}@example.com",
-                                          username=username, password=password,
-                                          confirmed=confirmed, role_name=role)
+            user = accounts.register_user(
+                email=email or f"{username}@example.com",
+                username=username,
+                password=password,
+                confirmed=confirmed,
+                role_name=role,
+            )
             db.session.refresh(user)  # loaded, so it stays readable once detached
             return user
 
@@ -154,8 +166,9 @@ def start_browser(tmp_path):
     its certificate store (an NSS database in its home), as the README tells
     people to do on a Linux desktop."""
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("Chromium and chromedriver are not installed "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -168,17 +181,37 @@ def start_browser(tmp_path):
                 pytest.skip("certutil is not installed (apt-get install libnss3-tools)")
             nssdb = home / ".pki/nssdb"
             nssdb.mkdir(parents=True)
-            subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"],
-                           check=True)
-            subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,",
-                            "-n", "Bulletin local CA", "-i", str(trusted_ca)], check=True)
+            subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+            subprocess.run(
+                [
+                    "certutil",
+                    "-d",
+                    f"sql:{nssdb}",
+                    "-A",
+                    "-t",
+                    "C,,",
+                    "-n",
+                    "Bulletin local CA",
+                    "-i",
+                    str(trusted_ca),
+                ],
+                check=True,
+            )
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium")
         # No sandbox as root; no background networking on a machine without internet.
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--window-size=1200,900",
-                     f"--user-data-dir={home / 'profile'}"):
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1200,900",
+            f"--user-data-dir={home / 'profile'}",
+        ):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         service = Service(shutil.which("chromedriver"), env={**os.environ, "HOME": str(home)})

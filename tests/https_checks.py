@@ -30,23 +30,27 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
-CSP_DIRECTIVES = ("default-src 'self'", "object-src 'none'", "base-uri 'self'",
-                  "frame-ancestors 'none'")
+CSP_DIRECTIVES = (
+    "default-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+)
 
 
 @dataclass
 class Stack:
     """A running stack, as a client and an operator see it."""
 
-    https_url: str            # https://host:port, as the browser sees it
-    http_url: str             # the port-80 listener
-    ca_file: Path             # the local CA that signed the server certificate
-    hsts_max_age: int         # what Strict-Transport-Security must say
-    max_content_length: int   # the body limit nginx and the app share
+    https_url: str  # https://host:port, as the browser sees it
+    http_url: str  # the port-80 listener
+    ca_file: Path  # the local CA that signed the server certificate
+    hsts_max_age: int  # what Strict-Transport-Security must say
+    max_content_length: int  # the body limit nginx and the app share
     nginx_log: Callable[[], str]
     app_log: Callable[[], str]
-    last_mail_to: Callable[[str], str]   # the text body of the newest mail to an address
-    source_address: str | None = None   # bind the client here (tells proxy and client apart)
+    last_mail_to: Callable[[str], str]  # the text body of the newest mail to an address
+    source_address: str | None = None  # bind the client here (tells proxy and client apart)
 
     @property
     def public_host(self) -> str:
@@ -77,19 +81,22 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     assert match, "no CSRF token in the page"
     return match.group(1)
 
 
-def submit_form(stack: Stack, session: requests.Session, path: str, data: dict,
-                *, referrer: bool = True) -> requests.Response:
+def submit_form(
+    stack: Stack, session: requests.Session, path: str, data: dict, *, referrer: bool = True
+) -> requests.Response:
     """Post the form on ``path`` the way a browser does, Referer included."""
     url = stack.https_url + path
     token = csrf_token(session.get(url).text)
     headers = {"Referer": url} if referrer else {}
-    return session.post(url, data={"csrf_token": token, **data}, headers=headers,
-                        allow_redirects=False)
+    return session.post(
+        url, data={"csrf_token": token, **data}, headers=headers, allow_redirects=False
+    )
 
 
 def register_and_confirm(stack: Stack) -> tuple[requests.Session, str]:
@@ -97,8 +104,12 @@ def register_and_confirm(stack: Stack) -> tuple[requests.Session, str]:
     name = "u" + uuid.uuid4().hex[:12]
     email = f"{name}@example.com"
     session = stack.session()
-    response = submit_form(stack, session, "/auth/register", {
-        "email": email, "username": name, "password": PASSWORD, "password2": PASSWORD})
+    response = submit_form(
+        stack,
+        session,
+        "/auth/register",
+        {"email": email, "username": name, "password": PASSWORD, "password2": PASSWORD},
+    )
     assert response.status_code == 302, response.text[:500]
     link = re.search(r"https?://\S+/auth/confirm/\S+", stack.last_mail_to(email))
     assert link, "no confirmation link in the mail"
@@ -113,44 +124,64 @@ def run_sslyze(stack: Stack) -> subprocess.CompletedProcess:
     """sslyze's scan, checked against Mozilla's intermediate configuration."""
     parts = urlsplit(stack.https_url)
     return subprocess.run(
-        [sys.executable, "-m", "sslyze", "--mozilla_config=intermediate",
-         f"--certinfo_ca_file={stack.ca_file}", f"{parts.hostname}:{parts.port or 443}"],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "sslyze",
+            "--mozilla_config=intermediate",
+            f"--certinfo_ca_file={stack.ca_file}",
+            f"{parts.hostname}:{parts.port or 443}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 class HttpsStackChecks:
     """What issue 4 asks of the stack; ``stack`` comes from the suite's conftest."""
 
     def test_http_redirects_to_https_with_host_path_and_query(self, stack: Stack):
-        response = requests.get(stack.http_url + "/auth/login?next=%2Fuser%2Fx&a=1",
-                                allow_redirects=False, timeout=10)
+        response = requests.get(
+            stack.http_url + "/auth/login?next=%2Fuser%2Fx&a=1", allow_redirects=False, timeout=10
+        )
         assert response.status_code in (301, 308)
         assert response.headers["Location"] == (
-            f"{stack.https_url}/auth/login?next=%2Fuser%2Fx&a=1")
+            f"{stack.https_url}/auth/login?next=%2Fuser%2Fx&a=1"
+        )
 
     def test_acme_challenges_are_served_over_http(self, stack: Stack):
         # No challenge file exists now: a 404 from the webroot, not a redirect.
-        response = requests.get(stack.http_url + "/.well-known/acme-challenge/none",
-                                allow_redirects=False, timeout=10)
+        response = requests.get(
+            stack.http_url + "/.well-known/acme-challenge/none", allow_redirects=False, timeout=10
+        )
         assert response.status_code == 404
 
     def test_tls_meets_mozilla_intermediate(self, stack: Stack):
         result = run_sslyze(stack)
         assert result.returncode == 0 and "OK - Compliant." in result.stdout, (
-            result.stdout[-3000:] + result.stderr[-2000:])
-        assert re.search(r"TLS 1\.1 Cipher Suites:\s+Attempted to connect using \d+ cipher suites; "
-                         r"the server rejected all", result.stdout), "TLS 1.1 must be refused"
+            result.stdout[-3000:] + result.stderr[-2000:]
+        )
+        assert re.search(
+            r"TLS 1\.1 Cipher Suites:\s+Attempted to connect using \d+ cipher suites; "
+            r"the server rejected all",
+            result.stdout,
+        ), "TLS 1.1 must be refused"
         for version in ("TLS 1.2", "TLS 1.3"):
-            assert re.search(rf"\* {re.escape(version)} Cipher Suites:\s+Attempted to connect "
-                             r"using \d+ cipher suites\.\s+The server accepted", result.stdout), (
-                f"{version} not accepted")
+            assert re.search(
+                rf"\* {re.escape(version)} Cipher Suites:\s+Attempted to connect "
+                r"using \d+ cipher suites\.\s+The server accepted",
+                result.stdout,
+            ), f"{version} not accepted"
 
     def test_http2_is_offered(self, stack: Stack):
         context = ssl.create_default_context(cafile=str(stack.ca_file))
         context.set_alpn_protocols(["h2", "http/1.1"])
         parts = urlsplit(stack.https_url)
-        with (socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as raw,
-              context.wrap_socket(raw, server_hostname=parts.hostname) as tls):
+        with (
+            socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+        ):
             assert tls.selected_alpn_protocol() == "h2"
             assert tls.version() in ("TLSv1.2", "TLSv1.3")
 
@@ -190,16 +221,21 @@ class HttpsStackChecks:
 
     def test_oversized_body_gets_413_with_headers(self, stack: Stack):
         body = b"x" * (stack.max_content_length + 1)
-        response = stack.session().post(stack.https_url + "/auth/login", data=body,
-                                        headers={"Content-Type": "text/plain"},
-                                        allow_redirects=False)
+        response = stack.session().post(
+            stack.https_url + "/auth/login",
+            data=body,
+            headers={"Content-Type": "text/plain"},
+            allow_redirects=False,
+        )
         assert response.status_code == 413
         self.assert_security_headers(stack, response)
         # Just under the limit, the app itself answers (here: no CSRF token).
-        small = stack.session().post(stack.https_url + "/auth/login",
-                                     data=b"x" * (stack.max_content_length - 1024),
-                                     headers={"Content-Type": "text/plain"},
-                                     allow_redirects=False)
+        small = stack.session().post(
+            stack.https_url + "/auth/login",
+            data=b"x" * (stack.max_content_length - 1024),
+            headers={"Content-Type": "text/plain"},
+            allow_redirects=False,
+        )
         assert small.status_code == 400
 
     def test_cookies_are_secure(self, stack: Stack):
@@ -213,12 +249,14 @@ class HttpsStackChecks:
         session, email = register_and_confirm(stack)
         # The app checks the Referer on https, as Flask-WTF does by default.
         anonymous = stack.session()
-        refused = submit_form(stack, anonymous, "/auth/login",
-                              {"email": email, "password": PASSWORD}, referrer=False)
+        refused = submit_form(
+            stack, anonymous, "/auth/login", {"email": email, "password": PASSWORD}, referrer=False
+        )
         assert refused.status_code == 400
         assert "referrer" in refused.text.lower()
-        accepted = submit_form(stack, anonymous, "/auth/login",
-                               {"email": email, "password": PASSWORD})
+        accepted = submit_form(
+            stack, anonymous, "/auth/login", {"email": email, "password": PASSWORD}
+        )
         assert accepted.status_code == 302
         assert accepted.headers["Location"] in ("/", f"{stack.https_url}/")
         assert "Sign out" in anonymous.get(stack.https_url + "/").text
@@ -227,11 +265,16 @@ class HttpsStackChecks:
         # The email link is checked in register_and_confirm; the API builds
         # absolute URLs with url_for(_external=True).
         session, email = register_and_confirm(stack)
-        token = stack.session().post(stack.https_url + "/api/v1/tokens",
-                                     auth=(email, PASSWORD)).json()["token"]
-        created = stack.session().post(stack.https_url + "/api/v1/tasks",
-                                       json={"title": "proxy check"},
-                                       headers={"Authorization": f"Bearer {token}"})
+        token = (
+            stack.session()
+            .post(stack.https_url + "/api/v1/tokens", auth=(email, PASSWORD))
+            .json()["token"]
+        )
+        created = stack.session().post(
+            stack.https_url + "/api/v1/tasks",
+            json={"title": "proxy check"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert created.status_code == 201, created.text
         assert created.json()["uri"].startswith(f"https://{stack.public_host}/api/v1/tasks/")
 
@@ -239,9 +282,9 @@ class HttpsStackChecks:
         parts = urlsplit(stack.https_url)
         context = ssl.create_default_context(cafile=str(stack.ca_file))
         source = (stack.source_address, 0) if stack.source_address else None
-        connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
-                                                 context=context, source_address=source,
-                                                 timeout=10)
+        connection = http.client.HTTPSConnection(
+            parts.hostname, parts.port or 443, context=context, source_address=source, timeout=10
+        )
         # A forged header: nginx appends the real address, and the app trusts one hop.
         connection.request("GET", "/healthz", headers={"X-Forwarded-For": "203.0.113.7"})
         response = connection.getresponse()

@@ -19,9 +19,11 @@ PASSWORD = "correct horse battery"
 def csrf_token(client: FlaskClient, path: str) -> str:
     """The CSRF token from the form on ``path``."""
     html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'type="hidden" name="csrf_token" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
+    match = (
+        re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+        or re.search(r'type="hidden" name="csrf_token" value="([^"]+)"', html)
+        or re.search(r'name="csrf_token" value="([^"]+)"', html)
+    )
     assert match, f"no CSRF token in the page at {path}"
     return match.group(1)
 
@@ -43,8 +45,14 @@ class Auth:
         data = {"csrf_token": csrf_token(self.client, form_page or path), **data}
         return self.client.post(path, data=data, **kwargs)
 
-    def login(self, email: str, password: str = PASSWORD, *, remember: bool = False,
-              next_path: str | None = None):
+    def login(
+        self,
+        email: str,
+        password: str = PASSWORD,
+        *,
+        remember: bool = False,
+        next_path: str | None = None,
+    ):
         path = "/auth/login" + (f"?next={next_path}" if next_path else "")
         data = {"email": email, "password": password}
         if remember:
@@ -55,8 +63,10 @@ class Auth:
         return self.post_form("/auth/logout", {}, form_page="/")
 
     def register(self, email: str, username: str, password: str = PASSWORD):
-        return self.post_form("/auth/register", {
-            "email": email, "username": username, "password": password, "password2": password})
+        return self.post_form(
+            "/auth/register",
+            {"email": email, "username": username, "password": password, "password2": password},
+        )
 
 
 def get_user(app: Flask, username: str) -> User | None:

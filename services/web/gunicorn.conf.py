@@ -50,8 +50,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = ('%(h)s "%(r)s" %(s)s %(b)s %(D)sus '
-                     'request_id=%({x-request-id}i)s ua="%(a)s"')
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus request_id=%({x-request-id}i)s ua="%(a)s"'
 
 # Development: reload on code changes (compose sets GUNICORN_RELOAD=1).
 reload = os.environ.get("GUNICORN_RELOAD", "") == "1"

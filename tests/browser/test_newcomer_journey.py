@@ -31,12 +31,14 @@ def click_and_wait(browser, element) -> None:
     # Asked mid-navigation, chromedriver may answer "Node ... does not belong
     # to the document" instead of "stale": ask again until it says stale.
     WebDriverWait(browser, 10, ignored_exceptions=[WebDriverException]).until(
-        expected_conditions.staleness_of(element))
+        expected_conditions.staleness_of(element)
+    )
 
 
 def submit(browser, label: str) -> None:
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR,
-                                                 f'input[type=submit][value="{label}"]'))
+    click_and_wait(
+        browser, browser.find_element(By.CSS_SELECTOR, f'input[type=submit][value="{label}"]')
+    )
 
 
 def flashes(browser) -> str:
@@ -44,15 +46,23 @@ def flashes(browser) -> str:
 
 
 def test_newcomer_registers_confirms_posts_follows_comments_and_signs_out(
-        app, live_server, browser, make_user, tmp_path):
+    app, live_server, browser, make_user, tmp_path
+):
     make_user("veteran")
     with app.app_context():
         blog.create_post(author=get_user(app, "veteran"), body="Welcome, *newcomers*!")
 
     with mail.record_messages() as outbox:
         browser.get(f"{live_server}/auth/register")
-        fill(browser, {"email": "newcomer@example.com", "username": "newcomer",
-                       "password": PASSWORD, "password2": PASSWORD})
+        fill(
+            browser,
+            {
+                "email": "newcomer@example.com",
+                "username": "newcomer",
+                "password": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
         submit(browser, "Register")
         assert "confirmation link has been sent" in flashes(browser)
     link = re.search(r"http://\S+/auth/confirm/\S+", outbox[0].body).group(0)

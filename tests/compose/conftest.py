@@ -28,32 +28,47 @@ def last_mail_in(compose: Compose, address: str) -> str:
 
     wait_for(logged, 15, f"a mail to {address} in the web log")
     log = compose.logs("web")
-    return log[log.rindex(marker):]
+    return log[log.rindex(marker) :]
 
 
 @pytest.fixture(scope="session")
 def compose_cli() -> list[str]:
     command = compose_command()
     if command is None:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed "
-                    "(../shared/docker/build-standin-images installs them)")
+        pytest.skip(
+            "neither `docker compose` nor `docker-compose` is installed "
+            "(../shared/docker/build-standin-images installs them)"
+        )
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        pytest.skip("no Docker engine answers (start one, e.g. with "
-                    "../shared/docker/build-standin-images --engine)")
-    missing = [image for image in BASE_IMAGES if subprocess.run(
-        ["docker", "image", "inspect", image], capture_output=True).returncode != 0]
+        pytest.skip(
+            "no Docker engine answers (start one, e.g. with "
+            "../shared/docker/build-standin-images --engine)"
+        )
+    missing = [
+        image
+        for image in BASE_IMAGES
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode
+        != 0
+    ]
     if missing:
-        pytest.skip(f"base images missing: {', '.join(missing)} (docker pull them, or on "
-                    "this team's machines run ../shared/docker/build-standin-images)")
+        pytest.skip(
+            f"base images missing: {', '.join(missing)} (docker pull them, or on "
+            "this team's machines run ../shared/docker/build-standin-images)"
+        )
     return command
 
 
 @pytest.fixture(scope="session")
 def compose(compose_cli, tmp_path_factory) -> Iterator[Compose]:
-    with started(compose_cli, PROJECT, tmp_path_factory.mktemp("compose"), {
-        "AUTH_RATE_LIMIT": "1000/minute",
-        "GUNICORN_WORKERS": "2",
-    }) as project:
+    with started(
+        compose_cli,
+        PROJECT,
+        tmp_path_factory.mktemp("compose"),
+        {
+            "AUTH_RATE_LIMIT": "1000/minute",
+            "GUNICORN_WORKERS": "2",
+        },
+    ) as project:
         yield project
 
 

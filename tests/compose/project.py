@@ -21,8 +21,10 @@ BASE_IMAGES = ("python:3.12-slim-bookworm", "postgres:16-bookworm", "nginx:1.27-
 
 def compose_command() -> list[str] | None:
     """`docker compose` (v2) or `docker-compose` (v1), whichever answers."""
-    if shutil.which("docker") and subprocess.run(
-            ["docker", "compose", "version"], capture_output=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
@@ -32,25 +34,34 @@ def compose_command() -> list[str] | None:
 class Compose:
     """One compose project of this checkout, driven like a user's shell does."""
 
-    def __init__(self, command: list[str], project: str, env_file: Path,
-                 files: tuple[str, ...] = ("docker-compose.yml",),
-                 profiles: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        project: str,
+        env_file: Path,
+        files: tuple[str, ...] = ("docker-compose.yml",),
+        profiles: tuple[str, ...] = (),
+    ) -> None:
         self.base = [*command, "--env-file", str(env_file), "-p", project]
         for name in files:
             self.base += ["-f", str(ROOT / name)]
         for profile in profiles:
             self.base += ["--profile", profile]
         self.project = project
-        self.ports: dict[str, str] = {}     # set by started()
+        self.ports: dict[str, str] = {}  # set by started()
         self.local_certs: Path | None = None
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600,
-            **kwargs) -> subprocess.CompletedProcess:
-        result = subprocess.run([*self.base, *args], cwd=ROOT, capture_output=True, text=True,
-                                timeout=timeout, **kwargs)
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, **kwargs
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [*self.base, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, **kwargs
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed (exit {result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"{' '.join(args)} failed (exit {result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def logs(self, service: str) -> str:
@@ -62,16 +73,24 @@ class Compose:
     def address(self, service: str) -> str:
         """The container's address on the project's network, which the host reaches
         directly (no port publishing, no userland proxy in between)."""
-        inspected = json.loads(subprocess.run(
-            ["docker", "inspect", self.containers(service)[0]], capture_output=True,
-            text=True, check=True).stdout)[0]
+        inspected = json.loads(
+            subprocess.run(
+                ["docker", "inspect", self.containers(service)[0]],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )[0]
         return next(iter(inspected["NetworkSettings"]["Networks"].values()))["IPAddress"]
 
     def health(self, service: str) -> list[str]:
         states = []
         for container in self.containers(service):
-            inspected = json.loads(subprocess.run(
-                ["docker", "inspect", container], capture_output=True, text=True).stdout)[0]
+            inspected = json.loads(
+                subprocess.run(
+                    ["docker", "inspect", container], capture_output=True, text=True
+                ).stdout
+            )[0]
             states.append(inspected["State"].get("Health", {}).get("Status", "none"))
         return states
 
@@ -92,18 +111,27 @@ def write_env_file(path: Path, values: dict[str, str]) -> Path:
 
 
 @contextmanager
-def started(command: list[str], project: str, folder: Path, settings: dict[str, str],
-            files: tuple[str, ...] = ("docker-compose.yml",), profiles: tuple[str, ...] = (),
-            healthy: tuple[str, ...] = ("web", "nginx")) -> Iterator[Compose]:
+def started(
+    command: list[str],
+    project: str,
+    folder: Path,
+    settings: dict[str, str],
+    files: tuple[str, ...] = ("docker-compose.yml",),
+    profiles: tuple[str, ...] = (),
+    healthy: tuple[str, ...] = ("web", "nginx"),
+) -> Iterator[Compose]:
     """A fresh project on free ports with its own local CA in ``folder``, built from
     this checkout, and removed afterwards, volumes included."""
     ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
-    env_file = write_env_file(folder / "env", {
-        **ports,
-        # Its own local CA, not the one in this checkout's certs/local.
-        "LOCAL_CERTS_DIR": str(folder / "local-certs"),
-        **settings,
-    })
+    env_file = write_env_file(
+        folder / "env",
+        {
+            **ports,
+            # Its own local CA, not the one in this checkout's certs/local.
+            "LOCAL_CERTS_DIR": str(folder / "local-certs"),
+            **settings,
+        },
+    )
     compose = Compose(command, project, env_file, files, profiles)
     compose.ports = ports
     compose.local_certs = folder / "local-certs"

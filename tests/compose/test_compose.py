@@ -33,16 +33,42 @@ class TestComposeStack(HttpsStackChecks):
 
     def test_load_smoke_run_passes(self, compose: Compose, stack: Stack):
         """`make load`, as before a release, for 20 seconds on seeded data."""
-        seeded = compose.run("exec", "-T", "web", "flask", "seed", "--users", "20",
-                             "--posts", "200", "--tasks", "100").stdout
+        seeded = compose.run(
+            "exec",
+            "-T",
+            "web",
+            "flask",
+            "seed",
+            "--users",
+            "20",
+            "--posts",
+            "200",
+            "--tasks",
+            "100",
+        ).stdout
         first = re.search(r"user(\d+)@example\.com to", seeded)
         assert first, seeded
         result = subprocess.run(
-            ["make", "load", f"BASE_URL={stack.https_url}", "DURATION=20s", "CLIENTS=20",
-             "SPAWN_RATE=10", "P95_MS=2000"],
-            env={**os.environ, "LOAD_CA_BUNDLE": str(stack.ca_file),
-                 "LOAD_FIRST_USER": first.group(1), "LOAD_USERS": "20"},
-            cwd=ROOT, capture_output=True, text=True, timeout=300)
+            [
+                "make",
+                "load",
+                f"BASE_URL={stack.https_url}",
+                "DURATION=20s",
+                "CLIENTS=20",
+                "SPAWN_RATE=10",
+                "P95_MS=2000",
+            ],
+            env={
+                **os.environ,
+                "LOAD_CA_BUNDLE": str(stack.ca_file),
+                "LOAD_FIRST_USER": first.group(1),
+                "LOAD_USERS": "20",
+            },
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
         assert "load: OK" in result.stdout
         assert (ROOT / "loadtests/reports/load_stats.csv").exists()
@@ -52,8 +78,7 @@ class TestComposeStack(HttpsStackChecks):
 
 
 class TestComposeLifecycle:
-    def test_stopped_app_shows_the_friendly_503_and_recovers(self, compose: Compose,
-                                                             stack: Stack):
+    def test_stopped_app_shows_the_friendly_503_and_recovers(self, compose: Compose, stack: Stack):
         compose.run("stop", "web")
         try:
             response = stack.get("/")
@@ -68,15 +93,26 @@ class TestComposeLifecycle:
 
     def test_stopping_web_lets_a_slow_request_finish(self, compose: Compose, stack: Stack):
         email = f"slow-{secrets.token_hex(4)}@example.com"
-        compose.run("exec", "-T", "-e", f"ARGON2_TIME_COST={SLOW_ARGON2_TIME_COST}", "web",
-                    "flask", "create-admin", email, email.split("@")[0], "--password-stdin",
-                    input=PASSWORD + "\n")
+        compose.run(
+            "exec",
+            "-T",
+            "-e",
+            f"ARGON2_TIME_COST={SLOW_ARGON2_TIME_COST}",
+            "web",
+            "flask",
+            "create-admin",
+            email,
+            email.split("@")[0],
+            "--password-stdin",
+            input=PASSWORD + "\n",
+        )
         outcome: dict = {}
 
         def sign_in() -> None:
             started = time.monotonic()
-            outcome["response"] = stack.session().post(stack.https_url + "/api/v1/tokens",
-                                                       auth=(email, PASSWORD), timeout=60)
+            outcome["response"] = stack.session().post(
+                stack.https_url + "/api/v1/tokens", auth=(email, PASSWORD), timeout=60
+            )
             outcome["seconds"] = time.monotonic() - started
 
         request = threading.Thread(target=sign_in)
@@ -102,16 +138,16 @@ class TestComposeLifecycle:
         assert token.status_code == 201
         assert "migrations: schema already at head" in compose.logs("web")
 
-    def test_three_replicas_on_an_empty_database_migrate_once(self, compose: Compose,
-                                                              stack: Stack):
+    def test_three_replicas_on_an_empty_database_migrate_once(self, compose: Compose, stack: Stack):
         compose.run("down", "--volumes")
         compose.run("up", "-d", "--scale", "web=3")
         compose.wait_healthy("web", replicas=3)
         compose.wait_healthy("nginx")
         log = compose.logs("web")
         assert log.count("migrations: upgraded to") == 1, log[-5000:]
-        others = (log.count("migrations: another replica upgraded")
-                  + log.count("migrations: schema already at head"))
+        others = log.count("migrations: another replica upgraded") + log.count(
+            "migrations: schema already at head"
+        )
         assert others == 2, log[-5000:]
         assert not re.search(r"Traceback|\bERROR\b|\[ERROR\]", log), log[-5000:]
         for _ in range(6):  # nginx spreads requests over the three
@@ -127,8 +163,9 @@ class TestProductionOverride:
             "POSTGRES_PASSWORD": {"SECRET_KEY": secrets.token_urlsafe(48)},
         }
         for missing, values in cases.items():
-            env_file = write_env_file(tmp_path / f"env-{missing}",
-                                      {"LOCAL_CERTS_DIR": str(tmp_path / "certs"), **values})
+            env_file = write_env_file(
+                tmp_path / f"env-{missing}", {"LOCAL_CERTS_DIR": str(tmp_path / "certs"), **values}
+            )
             project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
             result = project.run("up", "-d", check=False)
             project.run("down", "--volumes", check=False)
@@ -137,26 +174,36 @@ class TestProductionOverride:
 
     def test_starts_hardened_with_its_secrets(self, compose_cli, tmp_path):
         ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
-        env_file = write_env_file(tmp_path / "env", {
-            **ports, "LOCAL_CERTS_DIR": str(tmp_path / "certs"),
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "POSTGRES_PASSWORD": secrets.token_urlsafe(16), "GUNICORN_WORKERS": "2"})
+        env_file = write_env_file(
+            tmp_path / "env",
+            {
+                **ports,
+                "LOCAL_CERTS_DIR": str(tmp_path / "certs"),
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+                "GUNICORN_WORKERS": "2",
+            },
+        )
         project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
         try:
             project.run("up", "-d")
             project.wait_healthy("web")
             project.wait_healthy("nginx")
-            response = requests.get(f"https://localhost:{ports['HTTPS_PORT']}/auth/login",
-                                    verify=str(tmp_path / "certs/ca.crt"), timeout=10)
+            response = requests.get(
+                f"https://localhost:{ports['HTTPS_PORT']}/auth/login",
+                verify=str(tmp_path / "certs/ca.crt"),
+                timeout=10,
+            )
             assert response.status_code == 200
             assert response.headers["Strict-Transport-Security"] == (
-                "max-age=31536000; includeSubDomains")
-            writable = project.run("exec", "-T", "web", "sh", "-c",
-                                   "touch /app/x 2>&1; id -u", check=False).stdout
+                "max-age=31536000; includeSubDomains"
+            )
+            writable = project.run(
+                "exec", "-T", "web", "sh", "-c", "touch /app/x 2>&1; id -u", check=False
+            ).stdout
             assert "Read-only file system" in writable and "10001" in writable, writable
             log = project.logs("web")
             assert '"level": "INFO"' in log, "production logs are JSON"
             assert "Reloader is on" not in log
         finally:
             project.run("down", "--volumes", check=False)
-

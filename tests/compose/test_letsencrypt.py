@@ -32,8 +32,10 @@ def served_certificate(port: int) -> x509.Certificate:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with (socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
-          context.wrap_socket(raw, server_hostname="bulletin.test") as tls):
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="bulletin.test") as tls,
+    ):
         return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
 
 
@@ -43,15 +45,23 @@ def issuer_name(certificate: x509.Certificate) -> str:
 
 @pytest.fixture(scope="module")
 def letsencrypt(compose_cli, tmp_path_factory) -> Iterator[Compose]:
-    with started(compose_cli, "bulletinle", tmp_path_factory.mktemp("letsencrypt"), {
-        "COMPOSE_PROFILES": "letsencrypt",
-        "SERVER_NAME": "bulletin.test",
-        "LETSENCRYPT_DOMAINS": "www.bulletin.test",
-        "LETSENCRYPT_EMAIL": "ops@bulletin.test",
-        "ACME_SERVER": "https://pebble:14000/dir",
-        "TLS_WATCH_INTERVAL": "2",
-        "GUNICORN_WORKERS": "2",
-    }, FILES, profiles=("letsencrypt",), healthy=("nginx",)) as project:
+    with started(
+        compose_cli,
+        "bulletinle",
+        tmp_path_factory.mktemp("letsencrypt"),
+        {
+            "COMPOSE_PROFILES": "letsencrypt",
+            "SERVER_NAME": "bulletin.test",
+            "LETSENCRYPT_DOMAINS": "www.bulletin.test",
+            "LETSENCRYPT_EMAIL": "ops@bulletin.test",
+            "ACME_SERVER": "https://pebble:14000/dir",
+            "TLS_WATCH_INTERVAL": "2",
+            "GUNICORN_WORKERS": "2",
+        },
+        FILES,
+        profiles=("letsencrypt",),
+        healthy=("nginx",),
+    ) as project:
         yield project
 
 
@@ -66,8 +76,9 @@ def wait_for_pebble_certificate(project: Compose) -> x509.Certificate:
     try:
         wait_for(from_pebble, 120, "nginx serving a certificate from Pebble")
     except AssertionError as error:
-        raise AssertionError(f"{error}\n{project.logs('certbot')[-4000:]}\n"
-                             f"{project.logs('nginx')[-2000:]}") from None
+        raise AssertionError(
+            f"{error}\n{project.logs('certbot')[-4000:]}\n{project.logs('nginx')[-2000:]}"
+        ) from None
     return served_certificate(https_port(project))
 
 
@@ -79,7 +90,8 @@ def test_certbot_obtains_a_certificate_and_nginx_switches_to_it(letsencrypt: Com
     assert "no Let's Encrypt certificate in /etc/letsencrypt/live/bulletin yet" in nginx_log
     assert "certificate changed: reloaded nginx with /etc/letsencrypt/live/bulletin" in nginx_log
     assert "letsencrypt: certificate for bulletin.test www.bulletin.test is current" in (
-        letsencrypt.logs("certbot"))
+        letsencrypt.logs("certbot")
+    )
 
 
 def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
@@ -94,8 +106,9 @@ def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         while not stop.is_set():
-            connection = http.client.HTTPSConnection("127.0.0.1", https_port(letsencrypt),
-                                                     context=context, timeout=10)
+            connection = http.client.HTTPSConnection(
+                "127.0.0.1", https_port(letsencrypt), context=context, timeout=10
+            )
             try:
                 connection.request("GET", "/healthz", headers={"Host": "bulletin.test"})
                 status = connection.getresponse().status
@@ -114,10 +127,23 @@ def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
     try:
         # Without a terminal certbot renew waits up to 8 minutes first, to
         # spread load on Let's Encrypt; a test has no need for that.
-        letsencrypt.run("exec", "-T", "certbot", "certbot", "renew", "--force-renewal",
-                        "--non-interactive", "--no-random-sleep-on-renew")
-        wait_for(lambda: served_certificate(https_port(letsencrypt)).serial_number
-                 != before.serial_number, 60, "nginx serving the renewed certificate")
+        letsencrypt.run(
+            "exec",
+            "-T",
+            "certbot",
+            "certbot",
+            "renew",
+            "--force-renewal",
+            "--non-interactive",
+            "--no-random-sleep-on-renew",
+        )
+        wait_for(
+            lambda: (
+                served_certificate(https_port(letsencrypt)).serial_number != before.serial_number
+            ),
+            60,
+            "nginx serving the renewed certificate",
+        )
         time.sleep(2)  # and a little after the reload
     finally:
         stop.set()
@@ -128,15 +154,29 @@ def test_forced_renewal_is_served_with_no_failed_request(letsencrypt: Compose):
     assert answered > 20, "the client loop ran throughout the renewal"
 
 
-@pytest.mark.parametrize(("setting", "value"), [
-    ("LETSENCRYPT_DOMAINS", "www.bulletin.test,nowhere.bulletin.invalid"),
-    ("ACME_SERVER", "https://pebble:14999/dir"),
-], ids=["wrong domain", "unreachable ACME server"])
-def test_a_failed_attempt_says_why_and_keeps_the_current_certificate(letsencrypt: Compose,
-                                                                     setting, value):
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("LETSENCRYPT_DOMAINS", "www.bulletin.test,nowhere.bulletin.invalid"),
+        ("ACME_SERVER", "https://pebble:14999/dir"),
+    ],
+    ids=["wrong domain", "unreachable ACME server"],
+)
+def test_a_failed_attempt_says_why_and_keeps_the_current_certificate(
+    letsencrypt: Compose, setting, value
+):
     before = wait_for_pebble_certificate(letsencrypt)
-    result = letsencrypt.run("run", "--rm", "--no-deps", "-e", f"{setting}={value}",
-                             "certbot", "once", check=False, timeout=300)
+    result = letsencrypt.run(
+        "run",
+        "--rm",
+        "--no-deps",
+        "-e",
+        f"{setting}={value}",
+        "certbot",
+        "once",
+        check=False,
+        timeout=300,
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert "letsencrypt: could not obtain a certificate for bulletin.test" in output, output[-3000:]

@@ -18,8 +18,9 @@ def people(app, client, make_user):
     for name, role in (("alice", "User"), ("bob", "User"), ("root", "Administrator")):
         make_user(name, role=role)
     with app.app_context():
-        blog.follow(db.session.merge(get_user(app, "bob")),
-                    db.session.merge(get_user(app, "alice")))
+        blog.follow(
+            db.session.merge(get_user(app, "bob")), db.session.merge(get_user(app, "alice"))
+        )
     return {name: bearer(get_token(client, name)) for name in ("alice", "bob", "root")}
 
 
@@ -44,8 +45,9 @@ def test_internal_user_ids_never_appear(app, client, people):
     post = write_post(client, people["alice"])
     alice = get_user(app, "alice")
     assert post["author"]["id"] == str(alice.public_id)
-    user = client.get(post["author"]["uri"].replace("http://localhost", ""),
-                      headers=people["bob"]).json
+    user = client.get(
+        post["author"]["uri"].replace("http://localhost", ""), headers=people["bob"]
+    ).json
     assert user["id"] == str(alice.public_id)
     assert "email" not in user and "password_hash" not in user
 
@@ -55,16 +57,18 @@ def test_only_author_or_admin_may_edit(client, people):
     path = f"/api/v1/posts/{post['id']}"
     response = client.put(path, json={"body": "hijack"}, headers=people["bob"])
     assert response.status_code == 403 and response.json["error"] == "forbidden"
-    assert client.put(path, json={"body": "edited"}, headers=people["alice"]).json["body"] == \
-        "edited"
+    assert (
+        client.put(path, json={"body": "edited"}, headers=people["alice"]).json["body"] == "edited"
+    )
     assert client.put(path, json={"body": "by admin"}, headers=people["root"]).status_code == 200
 
 
 def test_comments(client, people):
     post = write_post(client, people["alice"])
     path = f"/api/v1/posts/{post['id']}/comments"
-    created = client.post(path, json={"body": "Nice [x](javascript:alert(1))"},
-                          headers=people["bob"])
+    created = client.post(
+        path, json={"body": "Nice [x](javascript:alert(1))"}, headers=people["bob"]
+    )
     assert created.status_code == 201
     assert "javascript:" not in created.json["body_html"]
     listing = client.get(path, headers=people["alice"]).json
@@ -97,14 +101,14 @@ def test_user_posts_and_timeline(app, client, people):
     bob = get_user(app, "bob")
     posts = client.get(f"/api/v1/users/{bob.public_id}/posts", headers=people["alice"]).json
     assert [p["id"] for p in posts["items"]] == [bob_post["id"]]
-    timeline = client.get(f"/api/v1/users/{bob.public_id}/timeline",
-                          headers=people["alice"]).json
+    timeline = client.get(f"/api/v1/users/{bob.public_id}/timeline", headers=people["alice"]).json
     ids = [p["id"] for p in timeline["items"]]
     assert alice_post["id"] in ids and bob_post["id"] in ids and root_post["id"] not in ids
 
 
-@pytest.mark.parametrize("path", ["/api/v1/users/{}", "/api/v1/users/{}/posts",
-                                  "/api/v1/users/{}/timeline"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/users/{}", "/api/v1/users/{}/posts", "/api/v1/users/{}/timeline"]
+)
 def test_unknown_user_is_404(client, people, path):
     response = client.get(path.format(uuid.uuid4()), headers=people["bob"])
     assert response.status_code == 404
@@ -117,10 +121,12 @@ def test_openapi_document_and_docs_are_served_locally(client):
     assert "/api/v1/tasks/{task_id}" in spec["paths"]
     assert "/todo/api/v1.0/tasks" not in spec["paths"]
     docs = client.get("/api/v1/docs").get_data(as_text=True)
-    assert "http" not in docs.replace('http-equiv', '')  # no CDN anywhere
+    assert "http" not in docs.replace("http-equiv", "")  # no CDN anywhere
     assert "<script>" not in docs  # no inline script
-    assets = [f"/api/v1/docs/assets/{name}" for name in (
-        "swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js")]
+    assets = [
+        f"/api/v1/docs/assets/{name}"
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js")
+    ]
     for path in [*assets, "/static/swagger-init.js"]:
         with client.get(path) as response:  # file responses stream until closed
             assert response.status_code == 200, path

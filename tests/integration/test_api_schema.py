@@ -22,12 +22,25 @@ def test_api_conforms_to_its_openapi_document(app, live_server, client, make_use
     make_user("fuzzer", role="Administrator")
     token = get_token(client, "fuzzer")
     command = [
-        SCHEMATHESIS, "run", f"{live_server}/api/v1/openapi.json",
-        "--checks", "all", "--max-examples", "25", "--seed", "20261125",
-        "--header", f"Authorization: Bearer {token}",
+        SCHEMATHESIS,
+        "run",
+        f"{live_server}/api/v1/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        "25",
+        "--seed",
+        "20261125",
+        "--header",
+        f"Authorization: Bearer {token}",
         # DELETE /tokens would revoke the token the run depends on; tokens have their own tests.
-        "--exclude-path", "/api/v1/tokens",
-        "--report", "junit", "--report-dir", str(tmp_path), "--no-color",
+        "--exclude-path",
+        "/api/v1/tokens",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+        "--no-color",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

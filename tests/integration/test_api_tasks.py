@@ -48,8 +48,12 @@ def test_create_read_update_delete(client, alice, prefix):
 
     replaced = client.put(path, json={"title": "Buy oat milk"}, headers=alice)
     assert replaced.status_code == 200
-    assert replaced.json == {**replaced.json, "title": "Buy oat milk", "description": "",
-                             "done": False}
+    assert replaced.json == {
+        **replaced.json,
+        "title": "Buy oat milk",
+        "description": "",
+        "done": False,
+    }
 
     deleted = client.delete(path, headers=alice)
     assert deleted.status_code == 204 and deleted.data == b""
@@ -59,8 +63,12 @@ def test_create_read_update_delete(client, alice, prefix):
 def test_users_never_see_or_touch_each_others_tasks(client, alice, bob):
     task = create(client, alice).json
     path = f"/api/v1/tasks/{task['id']}"
-    for method, body in (("get", None), ("put", {"title": "x"}), ("patch", {"done": True}),
-                         ("delete", None)):
+    for method, body in (
+        ("get", None),
+        ("put", {"title": "x"}),
+        ("patch", {"done": True}),
+        ("delete", None),
+    ):
         response = getattr(client, method)(path, json=body, headers=bob)
         assert response.status_code == 404, method
         assert response.json["error"] == "not_found"
@@ -88,14 +96,21 @@ def test_filter_by_done(client, alice):
     done = client.get("/api/v1/tasks?done=true", headers=alice).json
     assert [t["title"] for t in done["items"]] == ["finished"]
     assert "done=true" in done["links"]["self"]
-    assert [t["title"] for t in
-            client.get("/api/v1/tasks?done=false", headers=alice).json["items"]] == ["open"]
+    assert [
+        t["title"] for t in client.get("/api/v1/tasks?done=false", headers=alice).json["items"]
+    ] == ["open"]
 
 
-@pytest.mark.parametrize("query, field", [
-    ("per_page=101", "per_page"), ("per_page=0", "per_page"), ("page=0", "page"),
-    ("page=abc", "page"), ("done=maybe", "done"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("per_page=101", "per_page"),
+        ("per_page=0", "per_page"),
+        ("page=0", "page"),
+        ("page=abc", "page"),
+        ("done=maybe", "done"),
+    ],
+)
 def test_bad_query_is_422_naming_the_field(client, alice, query, field):
     response = client.get(f"/api/v1/tasks?{query}", headers=alice)
     assert response.status_code == 422
@@ -103,20 +118,23 @@ def test_bad_query_is_422_naming_the_field(client, alice, query, field):
     assert field in response.json["message"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "title"),
-    ({"title": ""}, "title"),
-    ({"title": "   "}, "title"),
-    ({"title": "t" * 201}, "title"),
-    ({"title": 42}, "title"),
-    ({"title": "ok", "description": "d" * 2001}, "description"),
-    ({"title": "ok", "done": "yes"}, "done"),
-    ({"title": "ok", "done": 1}, "done"),
-    ({"title": "ok", "owner_id": 2}, "owner_id"),
-    ({"title": "ok", "id": 7}, "id"),
-    ({"title": "nul\u0000byte"}, "title"),
-    ({"title": "ok", "description": "\u0000"}, "description"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "t" * 201}, "title"),
+        ({"title": 42}, "title"),
+        ({"title": "ok", "description": "d" * 2001}, "description"),
+        ({"title": "ok", "done": "yes"}, "done"),
+        ({"title": "ok", "done": 1}, "done"),
+        ({"title": "ok", "owner_id": 2}, "owner_id"),
+        ({"title": "ok", "id": 7}, "id"),
+        ({"title": "nul\u0000byte"}, "title"),
+        ({"title": "ok", "description": "\u0000"}, "description"),
+    ],
+)
 def test_bad_body_is_422_naming_each_field(client, alice, body, field):
     response = client.post("/api/v1/tasks", json=body, headers=alice)
     assert response.status_code == 422, response.json
@@ -136,14 +154,14 @@ def test_limits_are_inclusive(client, alice):
 
 
 def test_malformed_json_is_400(client, alice):
-    response = client.post("/api/v1/tasks", data="{not json",
-                           content_type="application/json", headers=alice)
+    response = client.post(
+        "/api/v1/tasks", data="{not json", content_type="application/json", headers=alice
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.json["message"]
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          None])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
 def test_wrong_content_type_is_415(client, alice, content_type):
     kwargs = {"data": '{"title": "x"}'}
     if content_type:

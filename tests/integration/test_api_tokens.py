@@ -24,9 +24,15 @@ def test_token_for_email_or_username(client, alice, login):
     assert claims["sub"] == str(alice.public_id)
 
 
-@pytest.mark.parametrize("headers", [{}, basic_auth("alice@example.com", "wrong password"),
-                                     basic_auth("nobody@example.com"),
-                                     {"Authorization": "Bearer something"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        basic_auth("alice@example.com", "wrong password"),
+        basic_auth("nobody@example.com"),
+        {"Authorization": "Bearer something"},
+    ],
+)
 def test_bad_credentials_get_401_with_basic_challenge(client, alice, headers):
     response = client.post("/api/v1/tokens", headers=headers)
     assert response.status_code == 401
@@ -46,12 +52,15 @@ def test_both_header_styles_are_accepted(client, alice):
     assert client.get("/api/v1/tasks", headers={"x-access-token": token}).status_code == 200
 
 
-@pytest.mark.parametrize("headers, invalid", [
-    ({}, False),
-    ({"Authorization": "Bearer not-a-jwt"}, True),
-    ({"Authorization": "Basic abc"}, False),
-    ({"x-access-token": "garbage"}, True),
-])
+@pytest.mark.parametrize(
+    "headers, invalid",
+    [
+        ({}, False),
+        ({"Authorization": "Bearer not-a-jwt"}, True),
+        ({"Authorization": "Basic abc"}, False),
+        ({"x-access-token": "garbage"}, True),
+    ],
+)
 def test_missing_or_bad_token_gets_401_bearer(client, headers, invalid):
     response = client.get("/api/v1/tasks", headers=headers)
     assert response.status_code == 401
@@ -68,14 +77,30 @@ def test_expired_token_is_refused(app, client, alice):
 
 
 def test_token_signed_with_another_key_is_refused(client, alice):
-    forged = jwt.encode({"sub": str(alice.public_id), "ver": 0, "aud": "bulletin-api",
-                         "exp": utcnow().timestamp() + 600}, "another-key-" * 4, algorithm="HS256")
+    forged = jwt.encode(
+        {
+            "sub": str(alice.public_id),
+            "ver": 0,
+            "aud": "bulletin-api",
+            "exp": utcnow().timestamp() + 600,
+        },
+        "another-key-" * 4,
+        algorithm="HS256",
+    )
     assert client.get("/api/v1/tasks", headers=bearer(forged)).status_code == 401
 
 
 def test_unsigned_token_is_refused(client, alice):
-    unsigned = jwt.encode({"sub": str(alice.public_id), "ver": 0, "aud": "bulletin-api",
-                           "exp": utcnow().timestamp() + 600}, None, algorithm="none")
+    unsigned = jwt.encode(
+        {
+            "sub": str(alice.public_id),
+            "ver": 0,
+            "aud": "bulletin-api",
+            "exp": utcnow().timestamp() + 600,
+        },
+        None,
+        algorithm="none",
+    )
     assert client.get("/api/v1/tasks", headers=bearer(unsigned)).status_code == 401
 
 
@@ -85,17 +110,19 @@ def test_delete_tokens_revokes_every_earlier_token(client, alice):
     for token in (first, second):
         response = client.get("/api/v1/tasks", headers=bearer(token))
         assert response.status_code == 401 and "revoked" in response.json["message"]
-    assert client.get("/api/v1/tasks", headers=bearer(get_token(client, "alice"))).status_code \
-        == 200
+    assert (
+        client.get("/api/v1/tasks", headers=bearer(get_token(client, "alice"))).status_code == 200
+    )
 
 
 def test_password_change_revokes_tokens(app, client, alice):
     token = get_token(client, "alice")
     browser = Auth(app.test_client())
     browser.login("alice@example.com")
-    browser.post_form("/auth/change-password", {"old_password": PASSWORD,
-                                                "password": "new password 42",
-                                                "password2": "new password 42"})
+    browser.post_form(
+        "/auth/change-password",
+        {"old_password": PASSWORD, "password": "new password 42", "password2": "new password 42"},
+    )
     assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401
 
 

@@ -44,9 +44,15 @@ def test_confirmation_link_is_absolute_https_with_server_name(app, outbox):
     app.config.update(SERVER_NAME="bulletin.example", PREFERRED_URL_SCHEME="https")
     # Over https, Flask-WTF also checks that the form came from this site.
     Auth(app.test_client()).post_form(
-        "/auth/register", {"email": "bob@example.com", "username": "bob",
-                           "password": PASSWORD, "password2": PASSWORD},
-        headers={"Referer": "https://bulletin.example/auth/register"})
+        "/auth/register",
+        {
+            "email": "bob@example.com",
+            "username": "bob",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+        headers={"Referer": "https://bulletin.example/auth/register"},
+    )
     assert "https://bulletin.example/auth/confirm/" in outbox[0].body
 
 
@@ -92,7 +98,8 @@ def test_confirmation_token_for_another_account_is_refused(app, client, auth, ma
 def test_token_signed_with_another_key_is_refused(app, client, auth, make_user):
     user = make_user("hank", confirmed=False)
     forged = URLSafeTimedSerializer("not-our-key", salt="bulletin.confirm").dumps(
-        {"user": str(user.public_id), "email": user.email})
+        {"user": str(user.public_id), "email": user.email}
+    )
     auth.login("hank@example.com")
     client.get(f"/auth/confirm/{forged}")
     assert not get_user(app, "hank").confirmed
@@ -113,15 +120,18 @@ def test_username_taken_in_another_case_is_refused(auth, make_user):
     assert b"already taken" in response.data
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("email", "not-an-email", b"Invalid email address"),
-    ("email", "a" * 250 + "@example.com", b"Field cannot be longer than 254 characters"),
-    ("username", "x" * 65, b"Field cannot be longer than 64 characters"),
-    ("username", "9lives", b"starting with a letter"),
-    ("username", "bad name", b"starting with a letter"),
-    ("password", "short", b"Field must be between 8 and 128 characters long"),
-    ("password", "p" * 129, b"Field must be between 8 and 128 characters long"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("email", "not-an-email", b"Invalid email address"),
+        ("email", "a" * 250 + "@example.com", b"Field cannot be longer than 254 characters"),
+        ("username", "x" * 65, b"Field cannot be longer than 64 characters"),
+        ("username", "9lives", b"starting with a letter"),
+        ("username", "bad name", b"starting with a letter"),
+        ("password", "short", b"Field must be between 8 and 128 characters long"),
+        ("password", "p" * 129, b"Field must be between 8 and 128 characters long"),
+    ],
+)
 def test_bad_registration_input_is_a_form_error(app, auth, field, value, message):
     data = {"email": "ok@example.com", "username": "okname", "password": PASSWORD}
     data[field] = value
@@ -139,8 +149,15 @@ def test_password_of_64_characters_and_more_is_accepted(auth, client):
 
 
 def test_mismatched_passwords_are_a_form_error(auth):
-    response = auth.post_form("/auth/register", {"email": "a@example.com", "username": "abc",
-                                                 "password": PASSWORD, "password2": "other pw 1"})
+    response = auth.post_form(
+        "/auth/register",
+        {
+            "email": "a@example.com",
+            "username": "abc",
+            "password": PASSWORD,
+            "password2": "other pw 1",
+        },
+    )
     assert b"Passwords must match" in response.data
 
 
@@ -160,17 +177,25 @@ def test_login_with_email_in_any_case(auth, make_user):
 
 def test_missing_csrf_token_is_refused(client, make_user):
     make_user("kim")
-    response = client.post("/auth/login", data={"email": "kim@example.com",
-                                                "password": PASSWORD})
+    response = client.post("/auth/login", data={"email": "kim@example.com", "password": PASSWORD})
     assert response.status_code == 400
     assert b"CSRF" in response.data
     assert "session" not in response.headers.get("Set-Cookie", "") or b"_user_id" not in b""
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "https://evil.example", "\\\\evil.example", "/\\evil.example",
-    "javascript:alert(1)", "%2F%2Fevil.example", "/%5Cevil.example", "https%3A%2F%2Fevil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "\\\\evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "https%3A%2F%2Fevil.example",
+    ],
+)
 def test_next_after_login_never_leaves_the_site(auth, make_user, target):
     make_user("leo")
     response = auth.login("leo@example.com", next_path=target)
@@ -190,8 +215,7 @@ def test_login_required_pages_send_you_back_after_signing_in(client, auth, make_
     assert location(response) == "/auth/login"
     login_page = response.headers["Location"]
     next_path = login_page.split("next=", 1)[1]
-    assert auth.login("ned@example.com", next_path=next_path).headers["Location"] == \
-        "/edit-profile"
+    assert auth.login("ned@example.com", next_path=next_path).headers["Location"] == "/edit-profile"
 
 
 def _cookies(client) -> dict[str, str]:
@@ -240,8 +264,10 @@ def test_cookies_replayed_after_password_change_are_rejected(app, client, auth, 
     Auth(other_browser).login("rita@example.com", remember=True)
     stolen = _cookies(other_browser)
     auth.login("rita@example.com", remember=True)
-    response = auth.post_form("/auth/change-password", {
-        "old_password": PASSWORD, "password": "a brand new pw", "password2": "a brand new pw"})
+    response = auth.post_form(
+        "/auth/change-password",
+        {"old_password": PASSWORD, "password": "a brand new pw", "password2": "a brand new pw"},
+    )
     assert location(response) == "/"
     assert location(_replay(app, stolen)) == "/auth/login"
     assert location(_replay(app, {"remember_token": stolen["remember_token"]})) == "/auth/login"
@@ -252,9 +278,14 @@ def test_cookies_replayed_after_password_change_are_rejected(app, client, auth, 
 def test_change_password_needs_the_current_one(app, auth, make_user):
     old_hash = make_user("sam").password_hash
     auth.login("sam@example.com")
-    response = auth.post_form("/auth/change-password", {
-        "old_password": "not my password", "password": "new password 1",
-        "password2": "new password 1"})
+    response = auth.post_form(
+        "/auth/change-password",
+        {
+            "old_password": "not my password",
+            "password": "new password 1",
+            "password2": "new password 1",
+        },
+    )
     assert b"The current password is wrong." in response.data
     assert get_user(app, "sam").password_hash == old_hash
 
@@ -277,8 +308,7 @@ def test_password_reset_by_email(client, auth, outbox, make_user):
 def test_password_reset_for_unknown_email_looks_the_same(auth, outbox, make_user):
     make_user("uma")
     known = auth.post_form("/auth/reset", {"email": "uma@example.com"}, follow_redirects=True)
-    unknown = auth.post_form("/auth/reset", {"email": "nobody@example.com"},
-                             follow_redirects=True)
+    unknown = auth.post_form("/auth/reset", {"email": "nobody@example.com"}, follow_redirects=True)
     assert known.status_code == unknown.status_code == 200
     assert b"If an account uses that address" in unknown.data
     assert len(outbox) == 1
@@ -287,8 +317,9 @@ def test_password_reset_for_unknown_email_looks_the_same(auth, outbox, make_user
 @pytest.mark.parametrize("token", ["garbage", "x" * 300])
 def test_bad_reset_token_is_refused(app, auth, make_user, token):
     old_hash = make_user("vic").password_hash
-    response = auth.post_form(f"/auth/reset/{token}", {"password": "new secret 123",
-                                                       "password2": "new secret 123"})
+    response = auth.post_form(
+        f"/auth/reset/{token}", {"password": "new secret 123", "password2": "new secret 123"}
+    )
     assert location(response) == "/auth/reset"
     assert get_user(app, "vic").password_hash == old_hash
 
@@ -297,16 +328,18 @@ def test_expired_reset_token_is_refused(app, auth, outbox, make_user):
     make_user("wes")
     auth.post_form("/auth/reset", {"email": "wes@example.com"})
     app.config["RESET_TOKEN_MAX_AGE"] = -1
-    response = auth.post_form(link_in(outbox[0]), {"password": "new secret 123",
-                                                   "password2": "new secret 123"})
+    response = auth.post_form(
+        link_in(outbox[0]), {"password": "new secret 123", "password2": "new secret 123"}
+    )
     assert location(response) == "/auth/reset"
 
 
 def test_change_email_confirms_the_new_address(app, client, auth, outbox, make_user):
     make_user("xena")
     auth.login("xena@example.com")
-    response = auth.post_form("/auth/change-email", {"email": "Xena.New@Example.com",
-                                                     "password": PASSWORD})
+    response = auth.post_form(
+        "/auth/change-email", {"email": "Xena.New@Example.com", "password": PASSWORD}
+    )
     assert location(response) == "/"
     assert outbox[0].recipients == ["xena.new@example.com"]
     assert get_user(app, "xena").email == "xena@example.com"  # not before the link is followed
@@ -318,8 +351,9 @@ def test_change_email_to_a_taken_address_is_refused(auth, outbox, make_user):
     make_user("yuri")
     make_user("zoe")
     auth.login("yuri@example.com")
-    response = auth.post_form("/auth/change-email", {"email": "ZOE@example.com",
-                                                     "password": PASSWORD})
+    response = auth.post_form(
+        "/auth/change-email", {"email": "ZOE@example.com", "password": PASSWORD}
+    )
     assert b"already registered" in response.data
     assert not outbox
 

@@ -56,11 +56,14 @@ def test_anonymous_post_to_home_is_forbidden(app, client):
     assert count(app, Post) == 0
 
 
-@pytest.mark.parametrize("body, message", [
-    ("", b"This field is required."),
-    ("x" * 10_001, b"Field cannot be longer than 10000 characters."),
-    ("nul\x00byte", b"Remove the NUL character"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("", b"This field is required."),
+        ("x" * 10_001, b"Field cannot be longer than 10000 characters."),
+        ("nul\x00byte", b"Remove the NUL character"),
+    ],
+)
 def test_bad_post_is_a_form_error(app, auth, writer, body, message):
     response = auth.post_form("/", {"body": body})
     assert response.status_code == 200 and message in response.data
@@ -156,8 +159,9 @@ def test_author_edits_own_post_but_not_others(app, client, auth, writer, make_us
     assert location(response) == f"/post/{mine}"
     assert "my final version" in client.get(f"/post/{mine}").get_data(as_text=True)
     assert client.get(f"/edit/{theirs}").status_code == 403
-    response = client.post(f"/edit/{theirs}", data={"csrf_token": csrf_token(client, "/"),
-                                                     "body": "hijacked"})
+    response = client.post(
+        f"/edit/{theirs}", data={"csrf_token": csrf_token(client, "/"), "body": "hijacked"}
+    )
     assert response.status_code == 403
     with app.app_context():
         assert db.session.get(Post, theirs).body == "not yours"
@@ -209,8 +213,9 @@ def test_follow_and_unfollow_are_post_forms(app, client, auth, make_user):
 def test_following_yourself_is_refused(app, client, auth, make_user):
     make_user("narcissus")
     auth.login("narcissus@example.com")
-    response = auth.post_form("/follow/narcissus", {}, form_page="/user/narcissus",
-                              follow_redirects=True)
+    response = auth.post_form(
+        "/follow/narcissus", {}, form_page="/user/narcissus", follow_redirects=True
+    )
     assert b"You cannot follow yourself." in response.data
     assert count(app, Follow) == 0
 
@@ -224,8 +229,9 @@ def test_anonymous_follow_goes_to_login(client, make_user):
 def test_edit_own_profile(app, client, auth, make_user):
     make_user("editor")
     auth.login("editor@example.com")
-    response = auth.post_form("/edit-profile", {"name": "Edie", "location": "Lisbon",
-                                                "about_me": "I edit things."})
+    response = auth.post_form(
+        "/edit-profile", {"name": "Edie", "location": "Lisbon", "about_me": "I edit things."}
+    )
     assert location(response) == "/user/editor"
     user = get_user(app, "editor")
     assert (user.name, user.location, user.about_me) == ("Edie", "Lisbon", "I edit things.")
@@ -239,9 +245,18 @@ def test_admin_edits_any_profile(app, client, auth, make_user, roles):
     auth.login("root@example.com")
     path = f"/edit-profile/{target.public_id}"
     assert b"Edit target" in client.get(path).data
-    response = auth.post_form(path, {
-        "email": "Target@New.example", "username": "target2", "confirmed": "y",
-        "role": str(roles["Moderator"].id), "name": "T", "location": "", "about_me": ""})
+    response = auth.post_form(
+        path,
+        {
+            "email": "Target@New.example",
+            "username": "target2",
+            "confirmed": "y",
+            "role": str(roles["Moderator"].id),
+            "name": "T",
+            "location": "",
+            "about_me": "",
+        },
+    )
     assert location(response) == "/user/target2"
     user = get_user(app, "target2")
     assert user.email == "target@new.example" and user.confirmed
@@ -254,8 +269,7 @@ def test_admin_edit_refuses_a_taken_username_and_unknown_role(app, auth, make_us
     make_user("root", role="Administrator")
     auth.login("root@example.com")
     path = f"/edit-profile/{target.public_id}"
-    data = {"email": "target@example.com", "username": "TAKEN",
-            "role": str(roles["User"].id)}
+    data = {"email": "target@example.com", "username": "TAKEN", "role": str(roles["User"].id)}
     assert b"already taken" in auth.post_form(path, data).data
     data = {**data, "username": "target", "role": "999"}
     assert b"Not a valid choice" in auth.post_form(path, data).data
@@ -273,21 +287,26 @@ def test_moderation_hides_and_shows_comments(app, client, auth, make_user):
     make_user("poster")
     post_id = add_post(app, "poster", "discussion")
     with app.app_context():
-        comment = blog.add_comment(post=db.session.get(Post, post_id),
-                                   author=get_user_in_context("poster"), body="rude words")
+        comment = blog.add_comment(
+            post=db.session.get(Post, post_id),
+            author=get_user_in_context("poster"),
+            body="rude words",
+        )
         comment_id = comment.id
     make_user("mod", role="Moderator")
     auth.login("mod@example.com")
     assert b"rude words" in client.get("/moderate").data
-    response = auth.post_form(f"/moderate/disable/{comment_id}", {"next": "//evil.example"},
-                              form_page="/moderate")
+    response = auth.post_form(
+        f"/moderate/disable/{comment_id}", {"next": "//evil.example"}, form_page="/moderate"
+    )
     assert location(response) == "/moderate"
     anonymous = app.test_client().get(f"/post/{post_id}").get_data(as_text=True)
     assert "rude words" not in anonymous and "No comments yet." in anonymous
     as_moderator = client.get(f"/post/{post_id}").get_data(as_text=True)
     assert "rude words" in as_moderator and "hidden by a moderator" in as_moderator
-    response = auth.post_form(f"/moderate/enable/{comment_id}", {"next": f"/post/{post_id}"},
-                              form_page="/moderate")
+    response = auth.post_form(
+        f"/moderate/enable/{comment_id}", {"next": f"/post/{post_id}"}, form_page="/moderate"
+    )
     assert location(response) == f"/post/{post_id}"
     assert b"rude words" in app.test_client().get(f"/post/{post_id}").data
 

@@ -10,8 +10,9 @@ from tests.support import PASSWORD, get_user
 
 
 def test_create_admin_reads_the_password_from_stdin(app, runner, auth):
-    result = runner.invoke(args=["create-admin", "Root@Example.com", "root", "--password-stdin"],
-                           input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["create-admin", "Root@Example.com", "root", "--password-stdin"], input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     user = get_user(app, "root")
     assert user.confirmed and user.role.name == "Administrator"
@@ -21,15 +22,17 @@ def test_create_admin_reads_the_password_from_stdin(app, runner, auth):
 
 
 def test_create_admin_prompts_twice_for_the_password(app, runner):
-    result = runner.invoke(args=["create-admin", "a@example.com", "admin"],
-                           input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        args=["create-admin", "a@example.com", "admin"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     assert get_user(app, "admin").is_administrator
 
 
 def test_create_admin_refuses_a_short_password(app, runner):
-    result = runner.invoke(args=["create-admin", "a@example.com", "admin", "--password-stdin"],
-                           input="short\n")
+    result = runner.invoke(
+        args=["create-admin", "a@example.com", "admin", "--password-stdin"], input="short\n"
+    )
     assert result.exit_code != 0
     assert "8 to 128 characters" in result.output
     assert get_user(app, "admin") is None
@@ -37,8 +40,10 @@ def test_create_admin_refuses_a_short_password(app, runner):
 
 def test_create_admin_refuses_a_taken_email(app, runner, make_user):
     make_user("first", email="same@example.com")
-    result = runner.invoke(args=["create-admin", "SAME@example.com", "second",
-                                 "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["create-admin", "SAME@example.com", "second", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code != 0
     assert "already registered" in result.output
 
@@ -47,6 +52,7 @@ def test_seed_adds_the_requested_rows(app, runner):
     result = runner.invoke(args=["seed", "--users", "20", "--posts", "300", "--tasks", "50"])
     assert result.exit_code == 0, result.output
     with app.app_context():
+
         def total(model):
             return db.session.scalar(select(func.count()).select_from(model))
 

@@ -12,9 +12,13 @@ from bulletin.extensions import mail
 def _send(app, **config):
     app.config.update(config)
     with app.test_request_context():
-        return send_email("reader@example.com", "Hello", "auth/email/confirm",
-                          user=type("U", (), {"username": "reader"})(),
-                          url="http://localhost/auth/confirm/abc")
+        return send_email(
+            "reader@example.com",
+            "Hello",
+            "auth/email/confirm",
+            user=type("U", (), {"username": "reader"})(),
+            url="http://localhost/auth/confirm/abc",
+        )
 
 
 def test_mail_is_sent_on_a_background_thread(app):
@@ -30,8 +34,10 @@ def test_mail_is_sent_on_a_background_thread(app):
 
 
 def test_without_mail_server_the_message_goes_to_the_log(caplog):
-    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": "sqlite://",
-                                     "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False})
+    app = create_app(
+        "development",
+        {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False},
+    )
     caplog.set_level(logging.INFO, logger="bulletin.email")
     _send(app)
     assert "MAIL_SERVER is not set" in caplog.text
@@ -40,8 +46,10 @@ def test_without_mail_server_the_message_goes_to_the_log(caplog):
 
 def test_production_without_mail_server_logs_no_body(caplog, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
-    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://",
-                                    "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False})
+    app = create_app(
+        "production",
+        {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False},
+    )
     caplog.set_level(logging.INFO, logger="bulletin.email")
     _send(app)
     assert "not sent" in caplog.text

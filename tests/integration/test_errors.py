@@ -30,11 +30,14 @@ def failing_app(app):
     return app
 
 
-@pytest.mark.parametrize("path, method, status", [
-    ("/no-such-page", "get", 404),
-    ("/auth/logout", "get", 405),
-    ("/limited", "get", 429),
-])
+@pytest.mark.parametrize(
+    "path, method, status",
+    [
+        ("/no-such-page", "get", 404),
+        ("/auth/logout", "get", 405),
+        ("/limited", "get", 429),
+    ],
+)
 def test_browser_gets_an_html_page(failing_app, path, method, status):
     response = getattr(failing_app.test_client(), method)(path, headers=HTML)
     assert response.status_code == status
@@ -42,11 +45,14 @@ def test_browser_gets_an_html_page(failing_app, path, method, status):
     assert b"<!doctype html>" in response.data and str(status).encode() in response.data
 
 
-@pytest.mark.parametrize("path, method, status, code", [
-    ("/no-such-page", "get", 404, "not_found"),
-    ("/auth/logout", "get", 405, "method_not_allowed"),
-    ("/limited", "get", 429, "too_many_requests"),
-])
+@pytest.mark.parametrize(
+    "path, method, status, code",
+    [
+        ("/no-such-page", "get", 404, "not_found"),
+        ("/auth/logout", "get", 405, "method_not_allowed"),
+        ("/limited", "get", 429, "too_many_requests"),
+    ],
+)
 def test_json_only_client_gets_json(failing_app, path, method, status, code):
     response = getattr(failing_app.test_client(), method)(path, headers=JSON)
     assert response.status_code == status
@@ -81,8 +87,9 @@ def test_400_missing_csrf_token(client):
 def test_413_oversized_body(app, client):
     app.config["MAX_CONTENT_LENGTH"] = 1000
     token = csrf_token(client, "/auth/login")
-    response = client.post("/auth/login", data={"csrf_token": token, "email": "x" * 5000},
-                           headers=HTML)
+    response = client.post(
+        "/auth/login", data={"csrf_token": token, "email": "x" * 5000}, headers=HTML
+    )
     assert response.status_code == 413
     assert response.mimetype == "text/html"
     response = client.post("/auth/login", data={"email": "x" * 5000}, headers=JSON)

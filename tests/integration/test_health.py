@@ -10,8 +10,9 @@ from tests.support import head_revision
 
 
 def test_healthz_answers_without_a_database(tmp_path):
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI":
-                                 "postgresql://nobody:wrong@127.0.0.1:1/none"})
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": "postgresql://nobody:wrong@127.0.0.1:1/none"}
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
@@ -22,8 +23,9 @@ def test_readyz_is_ok_at_the_head_revision(client):
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI":
-                                 "postgresql://nobody:wrong@127.0.0.1:1/none"})
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": "postgresql://nobody:wrong@127.0.0.1:1/none"}
+    )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "database unreachable" in response.json["reason"]
@@ -31,8 +33,9 @@ def test_readyz_is_503_when_the_database_is_unreachable():
 
 
 def test_readyz_is_503_before_migrations(tmp_path):
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI":
-                                 f"sqlite:///{tmp_path / 'empty.sqlite'}"})
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite'}"}
+    )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "flask db upgrade" in response.json["reason"]
@@ -47,8 +50,9 @@ def test_readyz_is_503_when_behind_the_head(app, client):
         assert response.status_code == 503 and "old" in response.json["reason"]
     finally:
         with app.app_context():
-            db.session.execute(text("UPDATE alembic_version SET version_num = :head"),
-                               {"head": head_revision(app)})
+            db.session.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision(app)}
+            )
             db.session.commit()
 
 

@@ -26,7 +26,8 @@ def test_roles_are_inserted_with_their_permissions(app):
     with app.app_context():
         roles = {role.name: role for role in db.session.scalars(select(Role))}
     assert {name: role.permissions for name, role in roles.items()} == {
-        name: int(permissions) for name, permissions in ROLE_PERMISSIONS.items()}
+        name: int(permissions) for name, permissions in ROLE_PERMISSIONS.items()
+    }
     assert [name for name, role in roles.items() if role.default] == ["User"]
 
 
@@ -42,8 +43,10 @@ def test_downgrade_to_empty_and_upgrade_again(app):
 def test_every_query_the_pages_run_has_an_index(app):
     with app.app_context():
         inspector = inspect(db.engine)
-        indexed = {table: {tuple(index["column_names"]) for index in inspector.get_indexes(table)}
-                   for table in ("posts", "comments", "follows", "tasks", "login_sessions")}
+        indexed = {
+            table: {tuple(index["column_names"]) for index in inspector.get_indexes(table)}
+            for table in ("posts", "comments", "follows", "tasks", "login_sessions")
+        }
     assert ("author_id", "timestamp") in indexed["posts"]  # profile and followed feed
     assert ("timestamp",) in indexed["posts"]  # home feed
     assert ("post_id", "timestamp") in indexed["comments"]  # a post's comments

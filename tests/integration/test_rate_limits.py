@@ -19,9 +19,15 @@ from tests.support import basic_auth, bearer, csrf_token, get_token
 
 @pytest.fixture
 def limited_app(database_url):
-    return create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url,
-                                  "RATELIMIT_ENABLED": True, "AUTH_RATE_LIMIT": "3/minute",
-                                  "API_WRITE_RATE_LIMIT": "2/minute"})
+    return create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": True,
+            "AUTH_RATE_LIMIT": "3/minute",
+            "API_WRITE_RATE_LIMIT": "2/minute",
+        },
+    )
 
 
 def test_sign_in_attempts_are_limited_per_address(limited_app):
@@ -35,15 +41,19 @@ def test_sign_in_attempts_are_limited_per_address(limited_app):
     assert client.get("/auth/login").status_code == 200  # reading the form is not limited
     other = limited_app.test_client()
     other_token = csrf_token(other, "/auth/login")
-    response = other.post("/auth/login", environ_base={"REMOTE_ADDR": "10.9.9.9"},
-                          data={**data, "csrf_token": other_token})
+    response = other.post(
+        "/auth/login",
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        data={**data, "csrf_token": other_token},
+    )
     assert response.status_code == 200  # another address has its own count
 
 
 def test_token_requests_are_limited_with_retry_after(limited_app):
     client = limited_app.test_client()
-    statuses = [client.post("/api/v1/tokens", headers=basic_auth("nobody")).status_code
-                for _ in range(4)]
+    statuses = [
+        client.post("/api/v1/tokens", headers=basic_auth("nobody")).status_code for _ in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
     response = client.post("/api/v1/tokens", headers=basic_auth("nobody"))
     assert response.json["error"] == "too_many_requests"
@@ -54,19 +64,23 @@ def test_api_writes_are_limited_per_user(limited_app):
     client = limited_app.test_client()
     with limited_app.test_request_context():
         for name in ("ann", "ben"):
-            accounts.register_user(email=f"{name}@example.com", username=name,
-                                   password="a password 1", confirmed=True)
+            accounts.register_user(
+                email=f"{name}@example.com", username=name, password="a password 1", confirmed=True
+            )
     ann = bearer(get_token(client, "ann", "a password 1"))
     ben = bearer(get_token(client, "ben", "a password 1"))
-    statuses = [client.post("/api/v1/tasks", json={"title": "t"}, headers=ann).status_code,
-                client.post("/api/v1/posts", json={"body": "p"}, headers=ann).status_code,
-                client.post("/api/v1/tasks", json={"title": "t"}, headers=ann).status_code]
+    statuses = [
+        client.post("/api/v1/tasks", json={"title": "t"}, headers=ann).status_code,
+        client.post("/api/v1/posts", json={"body": "p"}, headers=ann).status_code,
+        client.post("/api/v1/tasks", json={"title": "t"}, headers=ann).status_code,
+    ]
     assert statuses == [201, 201, 429]  # one count across every write route
     assert client.get("/api/v1/tasks", headers=ann).status_code == 200  # reads are not limited
     assert client.post("/api/v1/tasks", json={"title": "t"}, headers=ben).status_code == 201
 
 
 # Replicas ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
@@ -78,9 +92,23 @@ def redis_url(tmp_path_factory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -106,18 +134,26 @@ print(json.dumps(codes))
 
 def _replica_requests(settings: dict, count: int) -> list[int]:
     """Requests made by another process: a replica with its own memory."""
-    result = subprocess.run([sys.executable, "-c", REPLICA, json.dumps(settings), str(count)],
-                            capture_output=True, text=True, timeout=60, check=True,
-                            env={**os.environ, "FLASK_CONFIG": "testing"})
+    result = subprocess.run(
+        [sys.executable, "-c", REPLICA, json.dumps(settings), str(count)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "FLASK_CONFIG": "testing"},
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("shared", [True, False])
 def test_replicas_share_one_count_through_redis(redis_url, shared, tmp_path):
-    settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite'}",
-                "RATELIMIT_ENABLED": True, "AUTH_RATE_LIMIT": "3/minute",
-                "RATELIMIT_STORAGE_URI": redis_url if shared else "memory://",
-                "RATELIMIT_KEY_PREFIX": f"test-{time.monotonic_ns()}"}
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite'}",
+        "RATELIMIT_ENABLED": True,
+        "AUTH_RATE_LIMIT": "3/minute",
+        "RATELIMIT_STORAGE_URI": redis_url if shared else "memory://",
+        "RATELIMIT_KEY_PREFIX": f"test-{time.monotonic_ns()}",
+    }
     first = _replica_requests(settings, 2)
     second = _replica_requests(settings, 2)
     assert first == [401, 401]

@@ -50,13 +50,17 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     with own_database(database_url, "_stack") as stack_database_url:
-        loopback = LoopbackStack(tmp_path_factory.mktemp("stack"), stack_database_url, {
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(smtp.port),
-            "MAIL_USE_TLS": "false",
-            "AUTH_RATE_LIMIT": "1000/minute",
-            "GUNICORN_WORKERS": "2",
-        })
+        loopback = LoopbackStack(
+            tmp_path_factory.mktemp("stack"),
+            stack_database_url,
+            {
+                "MAIL_SERVER": "127.0.0.1",
+                "MAIL_PORT": str(smtp.port),
+                "MAIL_USE_TLS": "false",
+                "AUTH_RATE_LIMIT": "1000/minute",
+                "GUNICORN_WORKERS": "2",
+            },
+        )
         try:
             loopback.start()
             yield Stack(
@@ -65,8 +69,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
                 ca_file=loopback.certs / "ca.crt",
                 hsts_max_age=loopback.hsts_max_age,
                 max_content_length=loopback.max_content_length,
-                nginx_log=lambda: loopback.access_log.read_text()
-                if loopback.access_log.exists() else "",
+                nginx_log=lambda: (
+                    loopback.access_log.read_text() if loopback.access_log.exists() else ""
+                ),
                 app_log=loopback.app_log.read_text,
                 last_mail_to=mailbox.last_to,
                 source_address="127.0.0.2",

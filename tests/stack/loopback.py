@@ -73,9 +73,13 @@ def own_database(base_url: str, suffix: str):
         # Not WITH (FORCE): that needs a superuser when autovacuum is at work
         # on the database (after a million-row seed it often is). A plain DROP
         # stops autovacuum by itself; our own leftover sessions we end first.
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = :name AND usename = current_user"),
-                           {"name": name})
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND usename = current_user"
+            ),
+            {"name": name},
+        )
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
     with admin.connect() as connection:
@@ -149,47 +153,72 @@ class LoopbackStack:
         import generate_local_certs
 
         generate_local_certs.ensure_certificates(
-            self.certs, generate_local_certs.parse_names("localhost", ""))
+            self.certs, generate_local_certs.parse_names("localhost", "")
+        )
         self.app_env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
         with open(self.app_log, "w") as log:
-            self.processes.append(subprocess.Popen(
-                ["/bin/sh", str(WEB / "entrypoint.sh"), "gunicorn", "--config",
-                 "gunicorn.conf.py", "bulletin.wsgi:app"],
-                env=self.flask_env(), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True))
-        render_templates(ROOT / "nginx/templates", self.prefix / "conf.d", {
-            "SERVER_NAME": "localhost",
-            "UPSTREAM": f"127.0.0.1:{self.app_port}",
-            "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
-            "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
-            "HTTPS_PORT": str(self.https_port),
-            "MAX_CONTENT_LENGTH": str(self.max_content_length),
-            "TLS_CERTIFICATE": str(self.certs / "server.crt"),
-            "TLS_CERTIFICATE_KEY": str(self.certs / "server.key"),
-            "STATIC_ROOT": str(WEB / "bulletin"),
-            "PAGES_ROOT": str(ROOT / "nginx/html"),
-            "ACME_WEBROOT": str(self.prefix / "acme"),
-            "ACCESS_LOG": str(self.access_log),
-            "HSTS_MAX_AGE": str(self.hsts_max_age),
-        })
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        "/bin/sh",
+                        str(WEB / "entrypoint.sh"),
+                        "gunicorn",
+                        "--config",
+                        "gunicorn.conf.py",
+                        "bulletin.wsgi:app",
+                    ],
+                    env=self.flask_env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        render_templates(
+            ROOT / "nginx/templates",
+            self.prefix / "conf.d",
+            {
+                "SERVER_NAME": "localhost",
+                "UPSTREAM": f"127.0.0.1:{self.app_port}",
+                "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+                "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
+                "HTTPS_PORT": str(self.https_port),
+                "MAX_CONTENT_LENGTH": str(self.max_content_length),
+                "TLS_CERTIFICATE": str(self.certs / "server.crt"),
+                "TLS_CERTIFICATE_KEY": str(self.certs / "server.key"),
+                "STATIC_ROOT": str(WEB / "bulletin"),
+                "PAGES_ROOT": str(ROOT / "nginx/html"),
+                "ACME_WEBROOT": str(self.prefix / "acme"),
+                "ACCESS_LOG": str(self.access_log),
+                "HSTS_MAX_AGE": str(self.hsts_max_age),
+            },
+        )
         (self.prefix / "tmp").mkdir(exist_ok=True)
         (self.prefix / "acme").mkdir(exist_ok=True)
         # As root, the workers must still read the checkout under /work or /tmp.
         user = "user root;" if os.geteuid() == 0 else ""
         conf = self.prefix / "nginx.conf"
-        conf.write_text(NGINX_MAIN.format(user=user, prefix=self.prefix, workers=nginx_workers,
-                                          error_level="info"))
-        check = subprocess.run([NGINX, "-t", "-p", str(self.prefix), "-c", str(conf)],
-                               capture_output=True, text=True)
+        conf.write_text(
+            NGINX_MAIN.format(
+                user=user, prefix=self.prefix, workers=nginx_workers, error_level="info"
+            )
+        )
+        check = subprocess.run(
+            [NGINX, "-t", "-p", str(self.prefix), "-c", str(conf)], capture_output=True, text=True
+        )
         assert check.returncode == 0, check.stderr
-        self.processes.append(subprocess.Popen(
-            [NGINX, "-p", str(self.prefix), "-c", str(conf)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.processes.append(
+            subprocess.Popen(
+                [NGINX, "-p", str(self.prefix), "-c", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
 
         def healthy() -> bool:
             if self.app.poll() is not None:
                 raise AssertionError(
-                    f"the web entrypoint exited:\n{self.app_log.read_text()[-3000:]}")
+                    f"the web entrypoint exited:\n{self.app_log.read_text()[-3000:]}"
+                )
             return requests.get(f"http://127.0.0.1:{self.app_port}/healthz", timeout=2).ok
 
         wait_for(healthy, 60, "gunicorn answering /healthz")

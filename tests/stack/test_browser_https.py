@@ -11,13 +11,18 @@ def test_browser_trusting_the_local_ca_gets_http2_and_no_mixed_content(start_bro
         browser.get(stack.https_url + path)
         assert "Privacy error" not in browser.title, f"certificate refused on {path}"
         protocol = browser.execute_script(
-            "return performance.getEntriesByType('navigation')[0].nextHopProtocol")
+            "return performance.getEntriesByType('navigation')[0].nextHopProtocol"
+        )
         assert protocol == "h2", path
         resources = browser.execute_script(
-            "return performance.getEntriesByType('resource').map(r => r.name)")
+            "return performance.getEntriesByType('resource').map(r => r.name)"
+        )
         assert resources, f"{path} loads its stylesheets and scripts"
         assert all(url.startswith(stack.https_url) for url in resources), resources
-        problems = [entry["message"] for entry in browser.get_log("browser")
-                    if entry["level"] in ("SEVERE", "WARNING")]
+        problems = [
+            entry["message"]
+            for entry in browser.get_log("browser")
+            if entry["level"] in ("SEVERE", "WARNING")
+        ]
         assert problems == [], f"{path}: {problems}"
     assert browser.find_element(By.NAME, "email")  # the login form rendered

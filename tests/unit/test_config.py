@@ -6,8 +6,9 @@ from bulletin.config import DEV_SECRET_KEY, ConfigError, load_config
 STRONG_KEY = "k" * 48
 
 
-@pytest.mark.parametrize("env", [{}, {"SECRET_KEY": ""}, {"SECRET_KEY": DEV_SECRET_KEY},
-                                 {"SECRET_KEY": "short"}])
+@pytest.mark.parametrize(
+    "env", [{}, {"SECRET_KEY": ""}, {"SECRET_KEY": DEV_SECRET_KEY}, {"SECRET_KEY": "short"}]
+)
 def test_production_refuses_a_missing_or_default_secret_key(env):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config("production", env)

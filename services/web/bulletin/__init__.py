@@ -15,16 +15,17 @@ from .urls import IdConverter, id_schema
 # Security schemes for the OpenAPI document: bearer tokens by default,
 # HTTP Basic where POST /tokens says so.
 API_SPEC = {
-    "components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-        "basicAuth": {"type": "http", "scheme": "basic"},
-    }},
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "basicAuth": {"type": "http", "scheme": "basic"},
+        }
+    },
     "security": [{"bearerAuth": []}],
 }
 
 
-def create_app(config_name: str | None = None,
-               overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app for ``config_name`` (default: ``FLASK_CONFIG``).
 
     ``overrides`` replaces settings after they are read from the
@@ -40,7 +41,8 @@ def create_app(config_name: str | None = None,
         # The embedded default: a file in the instance folder, made on first run.
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = (
-            f"sqlite:///{os.path.join(app.instance_path, 'bulletin.sqlite')}")
+            f"sqlite:///{os.path.join(app.instance_path, 'bulletin.sqlite')}"
+        )
 
     from .logs import configure_logging
     from .security import add_security_headers, trust_proxy
@@ -52,8 +54,7 @@ def create_app(config_name: str | None = None,
     from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
-                                                     "migrations"))
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)

@@ -44,8 +44,11 @@ def register_commands(app: Flask) -> None:
 @with_appcontext
 @click.argument("email")
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
 def create_admin(email: str, username: str, password_stdin: bool) -> None:
     """Create a confirmed Administrator account."""
     if password_stdin:
@@ -54,10 +57,16 @@ def create_admin(email: str, username: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise click.ClickException(
-            f"The password must be {MIN_LENGTH} to {MAX_LENGTH} characters long.")
+            f"The password must be {MIN_LENGTH} to {MAX_LENGTH} characters long."
+        )
     try:
-        user = accounts.register_user(email=email, username=username, password=password,
-                                      confirmed=True, role_name="Administrator")
+        user = accounts.register_user(
+            email=email,
+            username=username,
+            password=password,
+            confirmed=True,
+            role_name="Administrator",
+        )
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Administrator {user.username} <{user.email}> created.")
@@ -91,10 +100,20 @@ def _insert_chunked(model: type, rows: Iterable[dict], chunk: int = 5000) -> Non
 
 @click.command("prepare-database")
 @with_appcontext
-@click.option("--wait", "wait_seconds", default=60, show_default=True,
-              type=click.IntRange(min=0), help="How long to wait for the database, seconds.")
-@click.option("--migrate/--no-migrate", default=True, show_default=True,
-              help="Upgrade the schema to head (under a lock shared by replicas).")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How long to wait for the database, seconds.",
+)
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Upgrade the schema to head (under a lock shared by replicas).",
+)
 def prepare_database(wait_seconds: int, migrate: bool) -> None:
     """Wait for the database, then apply migrations: what a container runs first."""
     try:
@@ -121,42 +140,71 @@ def seed(users: int, posts: int, tasks: int, random_seed: int) -> None:
     first = (db.session.scalar(select(func.max(User.id))) or 0) + 1
     password_hash = hash_password(SEED_PASSWORD)  # one hash: argon2 is slow on purpose
     now = utcnow()
-    _insert_chunked(User, [
-        {"public_id": uuid.uuid4(), "email": f"user{n}@example.com", "username": f"user{n}",
-         "password_hash": password_hash, "confirmed": True, "role_id": role_id,
-         "name": f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}",
-         "member_since": now - timedelta(days=rng.randint(30, 700)), "last_seen": now,
-         "token_version": 0, "location": rng.choice(WORDS).title()}
-        for n in range(first, first + users)
-    ])
+    _insert_chunked(
+        User,
+        [
+            {
+                "public_id": uuid.uuid4(),
+                "email": f"user{n}@example.com",
+                "username": f"user{n}",
+                "password_hash": password_hash,
+                "confirmed": True,
+                "role_id": role_id,
+                "name": f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}",
+                "member_since": now - timedelta(days=rng.randint(30, 700)),
+                "last_seen": now,
+                "token_version": 0,
+                "location": rng.choice(WORDS).title(),
+            }
+            for n in range(first, first + users)
+        ],
+    )
     user_ids = list(db.session.scalars(select(User.id).order_by(User.id)))
     if not user_ids and (posts or tasks):
         raise click.ClickException("There are no users to own posts or tasks: add --users.")
     new_ids = user_ids[-users:] if users else []
-    follows = {(a, b) for a in new_ids
-               for b in rng.sample(user_ids, min(10, len(user_ids))) if a != b}
-    _insert_chunked(Follow, [{"follower_id": a, "followed_id": b, "timestamp": now}
-                             for a, b in sorted(follows)])
+    follows = {
+        (a, b) for a in new_ids for b in rng.sample(user_ids, min(10, len(user_ids))) if a != b
+    }
+    _insert_chunked(
+        Follow, [{"follower_id": a, "followed_id": b, "timestamp": now} for a, b in sorted(follows)]
+    )
     pool = _bodies(rng, 200)
 
     def post_row() -> dict:
         body, html = rng.choice(pool)
-        return {"body": body, "body_html": html, "author_id": rng.choice(user_ids),
-                "timestamp": now - timedelta(seconds=rng.randint(0, 365 * 86400))}
+        return {
+            "body": body,
+            "body_html": html,
+            "author_id": rng.choice(user_ids),
+            "timestamp": now - timedelta(seconds=rng.randint(0, 365 * 86400)),
+        }
 
     _insert_chunked(Post, (post_row() for _ in range(posts)))
-    _insert_chunked(Task, (
-        {"owner_id": rng.choice(user_ids), "title": _sentence(rng)[:200],
-         "description": _sentence(rng), "done": rng.random() < 0.4,
-         "created_at": now, "updated_at": now}
-        for _ in range(tasks)
-    ))
+    _insert_chunked(
+        Task,
+        (
+            {
+                "owner_id": rng.choice(user_ids),
+                "title": _sentence(rng)[:200],
+                "description": _sentence(rng),
+                "done": rng.random() < 0.4,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for _ in range(tasks)
+        ),
+    )
     db.session.commit()
-    click.echo(f"Seeded {users} users, {len(follows)} follows, {posts} posts and {tasks} tasks "
-               f"in {time.perf_counter() - started:.1f} s.")
+    click.echo(
+        f"Seeded {users} users, {len(follows)} follows, {posts} posts and {tasks} tasks "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
     if users:
-        click.echo(f"Seeded users sign in as user{first}@example.com to "
-                   f"user{first + users - 1}@example.com with password {SEED_PASSWORD!r}.")
+        click.echo(
+            f"Seeded users sign in as user{first}@example.com to "
+            f"user{first + users - 1}@example.com with password {SEED_PASSWORD!r}."
+        )
 
 
 @click.command("test", context_settings={"ignore_unknown_options": True})
@@ -169,7 +217,8 @@ def run_tests(pytest_args: tuple[str, ...]) -> None:
     except ImportError:
         raise click.ClickException(
             "pytest is not installed: run `make test`, or "
-            "`pip install -r requirements-dev.txt` first.") from None
+            "`pip install -r requirements-dev.txt` first."
+        ) from None
     tests = Path(current_app.root_path).parents[2] / "tests"
     if not tests.is_dir():
         raise click.ClickException(f"No test suite at {tests}: run this from a source checkout.")

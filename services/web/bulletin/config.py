@@ -108,8 +108,9 @@ class Config:
         self.PROXY_HOPS = _int(env, "PROXY_HOPS", 0)
         # Security headers (Flask-Talisman). HSTS only reaches browsers over https.
         self.HSTS_MAX_AGE = _int(env, "HSTS_MAX_AGE", self.HSTS_MAX_AGE)
-        self.SESSION_COOKIE_SECURE = _flag(env.get("SECURE_COOKIES"),
-                                           default=self.SESSION_COOKIE_SECURE)
+        self.SESSION_COOKIE_SECURE = _flag(
+            env.get("SECURE_COOKIES"), default=self.SESSION_COOKIE_SECURE
+        )
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         # Cache lifetime of files Flask serves itself (nginx serves /static/ in the stack).
         self.SEND_FILE_MAX_AGE_DEFAULT = _int(env, "SEND_FILE_MAX_AGE", 0) or None

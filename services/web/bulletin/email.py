@@ -55,8 +55,15 @@ def _deliver(app: Flask, message: Message) -> None:
             except Exception:
                 log.exception("sending mail %r to %s failed", message.subject, message.recipients)
         elif app.config["ENV_NAME"] == "production":
-            log.warning("MAIL_SERVER is not set: mail %r to %s not sent",
-                        message.subject, message.recipients)
+            log.warning(
+                "MAIL_SERVER is not set: mail %r to %s not sent",
+                message.subject,
+                message.recipients,
+            )
         else:
-            log.info("MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s",
-                     ", ".join(message.recipients), message.subject, message.body)
+            log.info(
+                "MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s",
+                ", ".join(message.recipients),
+                message.subject,
+                message.body,
+            )

@@ -28,8 +28,9 @@ def error_code(status: int, name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or str(status)
 
 
-def error_response(status: int, message: str, *, details: dict[str, Any] | None = None,
-                   name: str | None = None) -> Response:
+def error_response(
+    status: int, message: str, *, details: dict[str, Any] | None = None, name: str | None = None
+) -> Response:
     """The one JSON error body: ``{"error", "message", "details"}``."""
     name = name or HTTP_STATUS_CODES.get(status, "Error")
     response = jsonify(error=error_code(status, name), message=message, details=details or {})
@@ -37,8 +38,9 @@ def error_response(status: int, message: str, *, details: dict[str, Any] | None 
     return response
 
 
-def api_error(status: int, message: str, *, details: dict[str, Any] | None = None,
-              **kwargs: Any) -> HTTPException:
+def api_error(
+    status: int, message: str, *, details: dict[str, Any] | None = None, **kwargs: Any
+) -> HTTPException:
     """An exception for ``status`` whose JSON body carries ``message`` and ``details``."""
     error = default_exceptions[status](description=message, **kwargs)
     error.details = details  # type: ignore[attr-defined]
@@ -50,8 +52,12 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status >= 500:
         db.session.rollback()
     if wants_json():
-        response = error_response(status, error.description or error.name, name=error.name,
-                                  details=getattr(error, "details", None))
+        response = error_response(
+            status,
+            error.description or error.name,
+            name=error.name,
+            details=getattr(error, "details", None),
+        )
     else:
         response = Response(_error_page(error), status=status, mimetype="text/html")
     # Keep headers such as Allow (405) and Retry-After (429).

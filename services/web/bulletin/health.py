@@ -44,7 +44,9 @@ def readyz():
         reason = f"database unreachable: {type(error).__name__}"
         return jsonify(status="unavailable", reason=reason), 503
     if current != expected:
-        reason = (f"schema at {sorted(current) or 'no revision'}, "
-                  f"expected {sorted(expected)}: run `flask db upgrade`")
+        reason = (
+            f"schema at {sorted(current) or 'no revision'}, "
+            f"expected {sorted(expected)}: run `flask db upgrade`"
+        )
         return jsonify(status="unavailable", reason=reason), 503
     return jsonify(status="ok", revision=sorted(current))

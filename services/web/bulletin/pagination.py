@@ -40,8 +40,5 @@ class Page(Generic[T]):
 
 def paginate(statement: Select[Any], *, page: int, per_page: int) -> Page[Any]:
     """Page ``page`` (from 1) of ``statement``, which must already be ordered."""
-    rows = list(
-        db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page))
-    )
-    return Page(items=rows[:per_page], page=page, per_page=per_page,
-                has_next=len(rows) > per_page)
+    rows = list(db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)))
+    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)

@@ -39,7 +39,8 @@ def wait_for_database(timeout: float, interval: float = 1.0) -> None:
                 raise DatabaseUnavailable(
                     f"the database at {db.engine.url.render_as_string(hide_password=True)} "
                     f"did not answer in {timeout:g} s ({reason}); check DATABASE_URL and "
-                    "that the database server is running") from None
+                    "that the database server is running"
+                ) from None
             current_app.logger.info("waiting for the database: %s", reason)
             time.sleep(interval)
 
@@ -61,15 +62,20 @@ def upgrade_schema() -> bool:
             connection.commit()  # end the read so the upgrade's DDL is not blocked by it
             if before == expected:
                 current_app.logger.info(
-                    "migrations: another replica upgraded to %s", sorted(expected))
+                    "migrations: another replica upgraded to %s", sorted(expected)
+                )
                 return False
-            current_app.logger.info("migrations: upgrading from %s to %s",
-                                    sorted(before) or "an empty database", sorted(expected))
+            current_app.logger.info(
+                "migrations: upgrading from %s to %s",
+                sorted(before) or "an empty database",
+                sorted(expected),
+            )
             flask_migrate.upgrade()
             current_app.logger.info("migrations: upgraded to %s", sorted(expected))
             return True
         finally:
             if postgres:
-                connection.execute(text("SELECT pg_advisory_unlock(:id)"),
-                                   {"id": MIGRATION_LOCK_ID})
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
                 connection.commit()

@@ -13,20 +13,31 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1",
-               description="Tokens, to-do tasks, posts, comments and users.")
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Tokens, to-do tasks, posts, comments and users.",
+)
 
 # Swagger UI's files, served from the swagger-ui-bundle package: no CDN.
-docs_assets_bp = FlaskBlueprint("api_docs_assets", __name__, static_folder=str(swagger_ui_path),
-                                static_url_path="/api/v1/docs/assets")
+docs_assets_bp = FlaskBlueprint(
+    "api_docs_assets",
+    __name__,
+    static_folder=str(swagger_ui_path),
+    static_url_path="/api/v1/docs/assets",
+)
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 NO_BODY_ENDPOINTS = {"api.create_token"}
 
 
 def require_json_body():
     """Refuse bodies that are not JSON, before anyone tries to parse them."""
-    if (request.method in BODY_METHODS and request.endpoint not in NO_BODY_ENDPOINTS
-            and not request.is_json):
+    if (
+        request.method in BODY_METHODS
+        and request.endpoint not in NO_BODY_ENDPOINTS
+        and not request.is_json
+    ):
         raise api_error(415, "Send the body as JSON, with 'Content-Type: application/json'.")
 
 

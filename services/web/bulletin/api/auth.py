@@ -32,17 +32,27 @@ def token_required(view: Callable) -> Callable:
         token = _bearer_token()
         if token is None:
             raise api_error(
-                401, "Send a token as 'Authorization: Bearer <token>'; "
-                     "get one with POST /api/v1/tokens.",
-                www_authenticate=WWWAuthenticate("bearer", {"realm": REALM}))
+                401,
+                "Send a token as 'Authorization: Bearer <token>'; "
+                "get one with POST /api/v1/tokens.",
+                www_authenticate=WWWAuthenticate("bearer", {"realm": REALM}),
+            )
         try:
             user = user_for_token(token)
         except InvalidToken as error:
-            raise api_error(401, str(error), www_authenticate=WWWAuthenticate(
-                "bearer", {"realm": REALM, "error": "invalid_token"})) from None
+            raise api_error(
+                401,
+                str(error),
+                www_authenticate=WWWAuthenticate(
+                    "bearer", {"realm": REALM, "error": "invalid_token"}
+                ),
+            ) from None
         if not user.confirmed:
-            raise api_error(403, "Confirm your account first: follow the link in the email "
-                                 "we sent when you registered.")
+            raise api_error(
+                403,
+                "Confirm your account first: follow the link in the email "
+                "we sent when you registered.",
+            )
         g.api_user = user
         return view(*args, **kwargs)
 
@@ -64,5 +74,6 @@ def _writer_key() -> str:
 
 
 # One count of writes per user, across every write route; goes below token_required.
-write_limit = limiter.shared_limit(lambda: current_app.config["API_WRITE_RATE_LIMIT"],
-                                   scope="api-writes", key_func=_writer_key)
+write_limit = limiter.shared_limit(
+    lambda: current_app.config["API_WRITE_RATE_LIMIT"], scope="api-writes", key_func=_writer_key
+)

@@ -22,9 +22,9 @@ class Parser(FlaskParser):
     def _handle_invalid_json_error(self, error, req, *args, **kwargs) -> NoReturn:
         raise api_error(400, f"The request body is not valid JSON: {error}.")
 
-    def handle_error(self, error: ma.ValidationError, req, schema, *, error_status_code,
-                     error_headers) -> NoReturn:
+    def handle_error(
+        self, error: ma.ValidationError, req, schema, *, error_status_code, error_headers
+    ) -> NoReturn:
         messages = error.messages if isinstance(error.messages, dict) else {"_": error.messages}
         fields = ", ".join(_field_names(messages))
-        raise api_error(error_status_code or 422, f"Fix these fields: {fields}.",
-                        details=messages)
+        raise api_error(error_status_code or 422, f"Fix these fields: {fields}.", details=messages)

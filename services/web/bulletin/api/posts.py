@@ -81,8 +81,9 @@ def post_comments(post_id: int, **args):
     """List a post's comments, oldest first (moderators also see hidden ones)."""
     post = _post_or_404(post_id)
     moderator = api_user().can(Permission.MODERATE)
-    return page_of(blog.visible_comments(post, moderator=moderator), args, "api.post_comments",
-                   post_id=post_id)
+    return page_of(
+        blog.visible_comments(post, moderator=moderator), args, "api.post_comments", post_id=post_id
+    )
 
 
 @bp.post("/posts/<id:post_id>/comments")

@@ -14,15 +14,15 @@ MAX_PER_PAGE = 100
 # PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
 # per field (the OpenAPI document keeps only one), written to match in linear time.
 no_nul = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (\\u0000).")
-not_blank = validate.Regexp(r"^\s*[^\s\x00][^\x00]*$",
-                            error="Must contain more than white space, and no NUL character.")
+not_blank = validate.Regexp(
+    r"^\s*[^\s\x00][^\x00]*$", error="Must contain more than white space, and no NUL character."
+)
 
 
 class StrictBoolean(fields.Boolean):
     """JSON true or false only: "yes" or 1 are type errors, not silently true."""
 
-    def _deserialize(self, value: object, attr: str | None, data: object,
-                     **kwargs: object) -> bool:
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
@@ -34,8 +34,11 @@ class PageArgs(ma.Schema):
 
 
 class TaskListArgs(PageArgs):
-    done = fields.Boolean(truthy={"true"}, falsy={"false"},
-                          metadata={"description": "Only done (true) or open (false) tasks."})
+    done = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "Only done (true) or open (false) tasks."},
+    )
 
 
 class Links(ma.Schema):
@@ -46,15 +49,19 @@ class Links(ma.Schema):
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     """The schema of one page of ``item_schema`` items."""
-    return ma.Schema.from_dict({
-        "items": fields.List(fields.Nested(item_schema), required=True),
-        "page": fields.Integer(required=True),
-        "per_page": fields.Integer(required=True),
-        "links": fields.Nested(Links, required=True),
-    }, name=name)
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+            "links": fields.Nested(Links, required=True),
+        },
+        name=name,
+    )
 
 
 # Tokens -----------------------------------------------------------------------
+
 
 class TokenPublic(ma.Schema):
     token = fields.String(required=True)
@@ -63,11 +70,14 @@ class TokenPublic(ma.Schema):
 
 # Tasks ------------------------------------------------------------------------
 
+
 class TaskCreate(ma.Schema):
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=TITLE_MAX),
-                                                   not_blank])
-    description = fields.String(load_default="",
-                                validate=[validate.Length(max=DESCRIPTION_MAX), no_nul])
+    title = fields.String(
+        required=True, validate=[validate.Length(min=1, max=TITLE_MAX), not_blank]
+    )
+    description = fields.String(
+        load_default="", validate=[validate.Length(max=DESCRIPTION_MAX), no_nul]
+    )
     done = StrictBoolean(load_default=False)
 
 
@@ -90,17 +100,21 @@ class TaskPublic(ma.Schema):
     done = fields.Boolean(required=True)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
-    uri = fields.Function(lambda task: url_for("api.get_task", task_id=task.id, _external=True),
-                          required=True)
+    uri = fields.Function(
+        lambda task: url_for("api.get_task", task_id=task.id, _external=True), required=True
+    )
 
 
 # Users ------------------------------------------------------------------------
 
+
 class UserSummary(ma.Schema):
     id = fields.UUID(attribute="public_id", required=True)
     username = fields.String(required=True)
-    uri = fields.Function(lambda user: url_for("api.get_user", public_id=user.public_id,
-                                               _external=True), required=True)
+    uri = fields.Function(
+        lambda user: url_for("api.get_user", public_id=user.public_id, _external=True),
+        required=True,
+    )
 
 
 class UserPublic(UserSummary):
@@ -109,19 +123,21 @@ class UserPublic(UserSummary):
     about_me = fields.String(allow_none=True, required=True)
     member_since = fields.AwareDateTime(required=True)
     last_seen = fields.AwareDateTime(required=True)
-    posts_uri = fields.Function(lambda user: url_for("api.get_user_posts",
-                                                     public_id=user.public_id, _external=True),
-                                required=True)
-    timeline_uri = fields.Function(lambda user: url_for("api.get_user_timeline",
-                                                        public_id=user.public_id,
-                                                        _external=True), required=True)
+    posts_uri = fields.Function(
+        lambda user: url_for("api.get_user_posts", public_id=user.public_id, _external=True),
+        required=True,
+    )
+    timeline_uri = fields.Function(
+        lambda user: url_for("api.get_user_timeline", public_id=user.public_id, _external=True),
+        required=True,
+    )
 
 
 # Posts and comments -------------------------------------------------------------
 
+
 class PostWrite(ma.Schema):
-    body = fields.String(required=True, validate=[validate.Length(min=1, max=POST_MAX),
-                                                  not_blank])
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=POST_MAX), not_blank])
 
 
 class PostPublic(ma.Schema):
@@ -130,15 +146,18 @@ class PostPublic(ma.Schema):
     body_html = fields.String(required=True)
     timestamp = fields.AwareDateTime(required=True)
     author = fields.Nested(UserSummary, required=True)
-    uri = fields.Function(lambda post: url_for("api.get_post", post_id=post.id, _external=True),
-                          required=True)
-    comments_uri = fields.Function(lambda post: url_for("api.post_comments", post_id=post.id,
-                                                        _external=True), required=True)
+    uri = fields.Function(
+        lambda post: url_for("api.get_post", post_id=post.id, _external=True), required=True
+    )
+    comments_uri = fields.Function(
+        lambda post: url_for("api.post_comments", post_id=post.id, _external=True), required=True
+    )
 
 
 class CommentWrite(ma.Schema):
-    body = fields.String(required=True, validate=[validate.Length(min=1, max=COMMENT_MAX),
-                                                  not_blank])
+    body = fields.String(
+        required=True, validate=[validate.Length(min=1, max=COMMENT_MAX), not_blank]
+    )
 
 
 class CommentPublic(ma.Schema):
@@ -147,8 +166,10 @@ class CommentPublic(ma.Schema):
     body_html = fields.String(required=True)
     timestamp = fields.AwareDateTime(required=True)
     author = fields.Nested(UserSummary, required=True)
-    post_uri = fields.Function(lambda comment: url_for("api.get_post", post_id=comment.post_id,
-                                                       _external=True), required=True)
+    post_uri = fields.Function(
+        lambda comment: url_for("api.get_post", post_id=comment.post_id, _external=True),
+        required=True,
+    )
 
 
 TaskPage = page_schema(TaskPublic, "TaskPage")

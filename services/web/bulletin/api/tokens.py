@@ -26,17 +26,26 @@ def create_token():
     """Get a bearer token with your email (or username) and password."""
     credentials = request.authorization
     if credentials is None or credentials.type != "basic":
-        raise api_error(401, "Send your email or username and password with HTTP Basic "
-                             "auth, for example: curl -u you@example.com -X POST ...",
-                        www_authenticate=WWWAuthenticate("basic", {"realm": REALM}))
-    user = accounts.authenticate(login=credentials.username or "",
-                                 password=credentials.password or "")
+        raise api_error(
+            401,
+            "Send your email or username and password with HTTP Basic "
+            "auth, for example: curl -u you@example.com -X POST ...",
+            www_authenticate=WWWAuthenticate("basic", {"realm": REALM}),
+        )
+    user = accounts.authenticate(
+        login=credentials.username or "", password=credentials.password or ""
+    )
     if user is None:
-        raise api_error(401, "Invalid email, username or password.",
-                        www_authenticate=WWWAuthenticate("basic", {"realm": REALM}))
+        raise api_error(
+            401,
+            "Invalid email, username or password.",
+            www_authenticate=WWWAuthenticate("basic", {"realm": REALM}),
+        )
     if not user.confirmed:
-        raise api_error(403, "Confirm your account first: follow the link in the email "
-                             "we sent when you registered.")
+        raise api_error(
+            403,
+            "Confirm your account first: follow the link in the email we sent when you registered.",
+        )
     token, expires_in = issue_token(user)
     return {"token": token, "expires_in": expires_in}
 

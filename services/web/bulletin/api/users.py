@@ -48,5 +48,4 @@ def get_user_posts(public_id: uuid.UUID, **args):
 def get_user_timeline(public_id: uuid.UUID, **args):
     """List the posts of the authors a user follows, and the user's own, newest first."""
     user = _user_or_404(public_id)
-    return page_of(blog.followed_posts(user), args, "api.get_user_timeline",
-                   public_id=public_id)
+    return page_of(blog.followed_posts(user), args, "api.get_user_timeline", public_id=public_id)

@@ -19,8 +19,9 @@ def _strip(value: str | None) -> str | None:
 
 
 def email_field(label: str = "Email") -> EmailField:
-    return EmailField(label, filters=[_strip],
-                      validators=[DataRequired(), Length(max=254), Email()])
+    return EmailField(
+        label, filters=[_strip], validators=[DataRequired(), Length(max=254), Email()]
+    )
 
 
 def new_password_field(label: str = "Password") -> PasswordField:
@@ -28,8 +29,10 @@ def new_password_field(label: str = "Password") -> PasswordField:
 
 
 def repeat_field(of: str) -> PasswordField:
-    return PasswordField("Confirm password",
-                         validators=[DataRequired(), EqualTo(of, message="Passwords must match.")])
+    return PasswordField(
+        "Confirm password",
+        validators=[DataRequired(), EqualTo(of, message="Passwords must match.")],
+    )
 
 
 class LoginForm(Form):
@@ -48,8 +51,9 @@ class RegistrationForm(Form):
 
 
 class ChangePasswordForm(Form):
-    old_password = PasswordField("Current password",
-                                 validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    old_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
     password = new_password_field("New password")
     password2 = repeat_field("password")
     submit = SubmitField("Change password")

@@ -23,8 +23,15 @@ from .next_url import safe_next_path
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
 # Pages an unconfirmed user may still reach.
-UNCONFIRMED_ENDPOINTS = {"auth.unconfirmed", "auth.confirm", "auth.resend_confirmation",
-                         "auth.logout", "static", "bootstrap.static", "main.moment_js"}
+UNCONFIRMED_ENDPOINTS = {
+    "auth.unconfirmed",
+    "auth.confirm",
+    "auth.resend_confirmation",
+    "auth.logout",
+    "static",
+    "bootstrap.static",
+    "main.moment_js",
+}
 # Requests that must not touch the database for the signed-in user.
 NO_USER_BLUEPRINTS = {"health", "api", "legacy_api", "api-docs", "api_docs_assets"}
 # Sign-in, registration and reset requests per client address.
@@ -97,13 +104,15 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            accounts.register_user(email=form.email.data, username=form.username.data,
-                                   password=form.password.data)
+            accounts.register_user(
+                email=form.email.data, username=form.username.data, password=form.password.data
+            )
         except ServiceError as error:
             _show_service_error(form, error)
         else:
-            flash("A confirmation link has been sent to your email. Sign in to continue.",
-                  "success")
+            flash(
+                "A confirmation link has been sent to your email. Sign in to continue.", "success"
+            )
             return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
@@ -148,15 +157,15 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, old_password=form.old_password.data,
-                                     new_password=form.password.data)
+            accounts.change_password(
+                current_user, old_password=form.old_password.data, new_password=form.password.data
+            )
         except ServiceError as error:
             _show_service_error(form, error)
         else:
             # Keep this browser signed in, with a remember cookie if it had one.
             cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            _sign_in(current_user._get_current_object(),
-                     remember=cookie_name in request.cookies)
+            _sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
             flash("Your password has been changed.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/form_page.html", form=form, title="Change password")
@@ -199,8 +208,9 @@ def change_email_request():
     form = ChangeEmailForm()
     if form.validate_on_submit():
         try:
-            accounts.request_email_change(current_user, new_email=form.email.data,
-                                          password=form.password.data)
+            accounts.request_email_change(
+                current_user, new_email=form.email.data, password=form.password.data
+            )
         except ServiceError as error:
             _show_service_error(form, error)
         else:

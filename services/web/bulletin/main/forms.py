@@ -13,8 +13,9 @@ COMMENT_MAX = 2_000
 
 
 class PostForm(Form):
-    body = TextAreaField("What's on your mind? (Markdown works)",
-                         validators=[DataRequired(), Length(max=POST_MAX)])
+    body = TextAreaField(
+        "What's on your mind? (Markdown works)", validators=[DataRequired(), Length(max=POST_MAX)]
+    )
     submit = SubmitField("Publish")
 
 

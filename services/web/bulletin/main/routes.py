@@ -44,8 +44,10 @@ def page_or_404(statement: Select[Any], per_page: int) -> Page[Any]:
 
 
 def user_or_404(username: str) -> User:
-    return db.one_or_404(select(User).where(User.username == username),
-                         description=f"There is no user named {username!r}.")
+    return db.one_or_404(
+        select(User).where(User.username == username),
+        description=f"There is no user named {username!r}.",
+    )
 
 
 def per_page(setting: str) -> int:
@@ -68,14 +70,18 @@ def index():
     show_followed = current_user.is_authenticated and bool(request.cookies.get(FEED_COOKIE))
     statement = blog.followed_posts(current_user) if show_followed else blog.all_posts()
     page = page_or_404(statement, per_page("POSTS_PER_PAGE"))
-    return render_template("main/index.html", form=form, page=page,
-                           show_followed=show_followed)
+    return render_template("main/index.html", form=form, page=page, show_followed=show_followed)
 
 
 def _feed_choice(show_followed: bool):
     response = make_response(redirect(url_for("main.index")))
-    response.set_cookie(FEED_COOKIE, "1" if show_followed else "", max_age=FEED_COOKIE_AGE,
-                        httponly=True, samesite="Lax")
+    response.set_cookie(
+        FEED_COOKIE,
+        "1" if show_followed else "",
+        max_age=FEED_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 
@@ -99,10 +105,16 @@ def user(username: str):
     profile = user_or_404(username)
     page = page_or_404(blog.posts_by(profile), per_page("POSTS_PER_PAGE"))
     followers, following = blog.follow_counts(profile)
-    is_following = (current_user.is_authenticated
-                    and blog.is_following(current_user, profile))
-    return render_template("main/user.html", user=profile, page=page, followers=followers,
-                           following=following, is_following=is_following, form=Form())
+    is_following = current_user.is_authenticated and blog.is_following(current_user, profile)
+    return render_template(
+        "main/user.html",
+        user=profile,
+        page=page,
+        followers=followers,
+        following=following,
+        is_following=is_following,
+        form=Form(),
+    )
 
 
 @bp.route("/edit-profile", methods=["GET", "POST"])
@@ -111,8 +123,12 @@ def edit_profile():
     """Edit your own name, location and about-me."""
     form = EditProfileForm(obj=current_user)
     if form.validate_on_submit():
-        accounts.update_profile(current_user, name=form.name.data,
-                                location=form.location.data, about_me=form.about_me.data)
+        accounts.update_profile(
+            current_user,
+            name=form.name.data,
+            location=form.location.data,
+            about_me=form.about_me.data,
+        )
         flash("Your profile has been updated.", "success")
         return redirect(url_for("main.user", username=current_user.username))
     return render_template("main/edit_profile.html", form=form)
@@ -122,23 +138,34 @@ def edit_profile():
 @admin_required
 def edit_profile_admin(public_id: uuid.UUID):
     """Let an administrator edit any account."""
-    profile = db.one_or_404(select(User).where(User.public_id == public_id),
-                            description="There is no such user.")
+    profile = db.one_or_404(
+        select(User).where(User.public_id == public_id), description="There is no such user."
+    )
     form = EditProfileAdminForm(obj=profile)
-    form.role.choices = [(role.id, role.name)
-                         for role in db.session.scalars(select(Role).order_by(Role.name))]
+    form.role.choices = [
+        (role.id, role.name) for role in db.session.scalars(select(Role).order_by(Role.name))
+    ]
     if request.method == "GET":
         form.role.data = profile.role_id
     if form.validate_on_submit():
         try:
             accounts.admin_update_user(
-                profile, email=form.email.data, username=form.username.data,
-                confirmed=form.confirmed.data, role_id=form.role.data, name=form.name.data,
-                location=form.location.data, about_me=form.about_me.data)
+                profile,
+                email=form.email.data,
+                username=form.username.data,
+                confirmed=form.confirmed.data,
+                role_id=form.role.data,
+                name=form.name.data,
+                location=form.location.data,
+                about_me=form.about_me.data,
+            )
         except ServiceError as error:
             field = getattr(form, error.field or "", None)
-            (field.errors.append(error.message) if field is not None
-             else flash(error.message, "danger"))
+            (
+                field.errors.append(error.message)
+                if field is not None
+                else flash(error.message, "danger")
+            )
         else:
             flash("The profile has been updated.", "success")
             return redirect(url_for("main.user", username=profile.username))
@@ -159,13 +186,18 @@ def post(post_id: int):
             flash("Your comment has been published.", "success")
             return redirect(url_for("main.post", post_id=item.id, _anchor="comments"))
     moderator = current_user.is_authenticated and current_user.can(Permission.MODERATE)
-    comments = page_or_404(blog.visible_comments(item, moderator=moderator),
-                           per_page("COMMENTS_PER_PAGE"))
-    return render_template("main/post.html", post=item, comments=comments,
-                           form=form if may_comment else None,
-                           may_edit=current_user.is_authenticated
-                           and blog.may_edit(current_user, item),
-                           moderator=moderator, action_form=Form())
+    comments = page_or_404(
+        blog.visible_comments(item, moderator=moderator), per_page("COMMENTS_PER_PAGE")
+    )
+    return render_template(
+        "main/post.html",
+        post=item,
+        comments=comments,
+        form=form if may_comment else None,
+        may_edit=current_user.is_authenticated and blog.may_edit(current_user, item),
+        moderator=moderator,
+        action_form=Form(),
+    )
 
 
 @bp.route("/edit/<id:post_id>", methods=["GET", "POST"])
@@ -188,17 +220,24 @@ def _follow_action(username: str, *, start: bool):
     if not Form().validate_on_submit():
         abort(400, description="The form has expired; reload the page and try again.")
     try:
-        changed = blog.follow(current_user, other) if start else blog.unfollow(current_user,
-                                                                             other)
+        changed = blog.follow(current_user, other) if start else blog.unfollow(current_user, other)
     except ServiceError as error:
         flash(error.message, "warning")
     else:
         if start:
-            flash(f"You are now following {other.username}." if changed
-                  else f"You already follow {other.username}.", "info")
+            flash(
+                f"You are now following {other.username}."
+                if changed
+                else f"You already follow {other.username}.",
+                "info",
+            )
         else:
-            flash(f"You are no longer following {other.username}." if changed
-                  else f"You were not following {other.username}.", "info")
+            flash(
+                f"You are no longer following {other.username}."
+                if changed
+                else f"You were not following {other.username}.",
+                "info",
+            )
     return redirect(url_for("main.user", username=other.username))
 
 
@@ -222,8 +261,14 @@ def followers(username: str):
     profile = user_or_404(username)
     page = page_or_404(blog.followers_of(profile), per_page("FOLLOWERS_PER_PAGE"))
     people = [(follow.follower, follow.timestamp) for follow in page.items]
-    return render_template("main/follows.html", user=profile, page=page, people=people,
-                           title=f"Followers of {profile.username}", endpoint="main.followers")
+    return render_template(
+        "main/follows.html",
+        user=profile,
+        page=page,
+        people=people,
+        title=f"Followers of {profile.username}",
+        endpoint="main.followers",
+    )
 
 
 @bp.get("/following/<username>")
@@ -232,8 +277,14 @@ def following(username: str):
     profile = user_or_404(username)
     page = page_or_404(blog.followed_by(profile), per_page("FOLLOWERS_PER_PAGE"))
     people = [(follow.followed, follow.timestamp) for follow in page.items]
-    return render_template("main/follows.html", user=profile, page=page, people=people,
-                           title=f"{profile.username} follows", endpoint="main.following")
+    return render_template(
+        "main/follows.html",
+        user=profile,
+        page=page,
+        people=people,
+        title=f"{profile.username} follows",
+        endpoint="main.following",
+    )
 
 
 @bp.get("/moderate")

@@ -37,16 +37,15 @@ def find_user_by_login(login: str) -> User | None:
     return find_user_by_username(login)
 
 
-def _check_available(*, email: str | None = None, username: str | None = None,
-                     exclude: User | None = None) -> None:
+def _check_available(
+    *, email: str | None = None, username: str | None = None, exclude: User | None = None
+) -> None:
     if email is not None:
         other = find_user_by_email(email)
         if other is not None and other is not exclude:
             raise Conflict("This email is already registered.", field="email")
     if username is not None:
-        other = db.session.scalar(
-            select(User).where(func.lower(User.username) == username.lower())
-        )
+        other = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if other is not None and other is not exclude:
             raise Conflict("This username is already taken.", field="username")
 
@@ -60,15 +59,26 @@ def _commit_or_conflict() -> None:
         raise Conflict("This email or username is already taken.") from None
 
 
-def register_user(*, email: str, username: str, password: str, confirmed: bool = False,
-                  role_name: str = DEFAULT_ROLE) -> User:
+def register_user(
+    *,
+    email: str,
+    username: str,
+    password: str,
+    confirmed: bool = False,
+    role_name: str = DEFAULT_ROLE,
+) -> User:
     """Create an account; unconfirmed accounts are sent a confirmation link."""
     _check_available(email=email, username=username)
     role = db.session.scalar(select(Role).where(Role.name == role_name))
     if role is None:
         raise ServiceError(f"Role {role_name!r} is missing: run `flask db upgrade`.")
-    user = User(email=email, username=username, password_hash=hash_password(password),
-                confirmed=confirmed, role=role)
+    user = User(
+        email=email,
+        username=username,
+        password_hash=hash_password(password),
+        confirmed=confirmed,
+        role=role,
+    )
     db.session.add(user)
     _commit_or_conflict()
     if not confirmed:
@@ -94,8 +104,9 @@ def start_login_session(user: User) -> str:
     """Record a new signed-in browser for ``user``; its id goes in the cookies."""
     cutoff = utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]
     db.session.execute(
-        delete(LoginSession).where(LoginSession.user_id == user.id,
-                                   LoginSession.created_at < cutoff)
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.created_at < cutoff
+        )
     )
     session_id = secrets.token_urlsafe(32)
     db.session.add(LoginSession(id=session_id, user_id=user.id))
@@ -106,7 +117,8 @@ def start_login_session(user: User) -> str:
 
 def load_login_session(session_id: str) -> User | None:
     user = db.session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id)
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == session_id)
     )
     if user is not None:
@@ -136,10 +148,16 @@ def touch_last_seen(user: User) -> None:
 
 # Confirmation ---------------------------------------------------------------
 
+
 def send_confirmation(user: User) -> None:
     token = make_token("confirm", {"user": str(user.public_id), "email": user.email})
-    send_email(user.email, "Confirm your account", "auth/email/confirm",
-               user=user, url=external_url("auth.confirm", token=token))
+    send_email(
+        user.email,
+        "Confirm your account",
+        "auth/email/confirm",
+        user=user,
+        url=external_url("auth.confirm", token=token),
+    )
 
 
 def confirm_account(user: User, token: str) -> bool:
@@ -154,6 +172,7 @@ def confirm_account(user: User, token: str) -> bool:
 
 
 # Password changes -----------------------------------------------------------
+
 
 def _password_fingerprint(user: User) -> str:
     # In the reset token, so a used (or outdated) link stops working.
@@ -175,8 +194,13 @@ def send_password_reset(email: str) -> None:
     if user is None:
         return
     token = make_token("reset", {"user": str(user.public_id), "pw": _password_fingerprint(user)})
-    send_email(user.email, "Reset your password", "auth/email/reset_password",
-               user=user, url=external_url("auth.password_reset", token=token))
+    send_email(
+        user.email,
+        "Reset your password",
+        "auth/email/reset_password",
+        user=user,
+        url=external_url("auth.password_reset", token=token),
+    )
 
 
 def reset_password(token: str, new_password: str) -> bool:
@@ -194,6 +218,7 @@ def reset_password(token: str, new_password: str) -> bool:
 
 # Email changes --------------------------------------------------------------
 
+
 def request_email_change(user: User, *, new_email: str, password: str) -> None:
     """Mail a confirmation link to the new address; the change waits for it."""
     if not verify_password(user.password_hash, password):
@@ -201,8 +226,13 @@ def request_email_change(user: User, *, new_email: str, password: str) -> None:
     new_email = normalize_email(new_email)
     _check_available(email=new_email, exclude=user)
     token = make_token("change-email", {"user": str(user.public_id), "new_email": new_email})
-    send_email(new_email, "Confirm your new email address", "auth/email/change_email",
-               user=user, url=external_url("auth.change_email", token=token))
+    send_email(
+        new_email,
+        "Confirm your new email address",
+        "auth/email/change_email",
+        user=user,
+        url=external_url("auth.change_email", token=token),
+    )
 
 
 def change_email(user: User, token: str) -> bool:
@@ -217,14 +247,25 @@ def change_email(user: User, token: str) -> bool:
 
 # Profiles -------------------------------------------------------------------
 
-def update_profile(user: User, *, name: str | None, location: str | None,
-                   about_me: str | None) -> None:
+
+def update_profile(
+    user: User, *, name: str | None, location: str | None, about_me: str | None
+) -> None:
     user.name, user.location, user.about_me = name or None, location or None, about_me or None
     db.session.commit()
 
 
-def admin_update_user(user: User, *, email: str, username: str, confirmed: bool, role_id: int,
-                      name: str | None, location: str | None, about_me: str | None) -> None:
+def admin_update_user(
+    user: User,
+    *,
+    email: str,
+    username: str,
+    confirmed: bool,
+    role_id: int,
+    name: str | None,
+    location: str | None,
+    about_me: str | None,
+) -> None:
     """Let an administrator change any account, checking uniqueness like registration."""
     _check_available(email=email, username=username, exclude=user)
     role = db.session.get(Role, role_id)

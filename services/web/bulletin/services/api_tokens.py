@@ -39,15 +39,25 @@ def issue_token(user: User) -> tuple[str, int]:
     """A new token for ``user`` and its lifetime in seconds."""
     ttl = current_app.config["API_TOKEN_TTL"]
     now = utcnow()
-    claims = {"sub": str(user.public_id), "ver": user.token_version, "aud": AUDIENCE,
-              "iat": now, "exp": now + timedelta(seconds=ttl)}
+    claims = {
+        "sub": str(user.public_id),
+        "ver": user.token_version,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+    }
     return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), ttl
 
 
 def user_for_token(token: str) -> User:
     try:
-        claims = jwt.decode(token, _signing_key(), algorithms=[ALGORITHM],
-                            audience=AUDIENCE, options={"require": ["sub", "exp", "ver"]})
+        claims = jwt.decode(
+            token,
+            _signing_key(),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["sub", "exp", "ver"]},
+        )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("The token has expired: request a new one.") from None
     except jwt.InvalidTokenError:

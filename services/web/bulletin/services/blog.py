@@ -11,10 +11,14 @@ from . import ServiceError
 
 # Feeds ----------------------------------------------------------------------
 
+
 def all_posts() -> Select[tuple[Post]]:
     # Authors come in the same query, not one query per post.
-    return select(Post).options(joinedload(Post.author)).order_by(Post.timestamp.desc(),
-                                                                  Post.id.desc())
+    return (
+        select(Post)
+        .options(joinedload(Post.author))
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+    )
 
 
 def followed_posts(user: User) -> Select[tuple[Post]]:
@@ -29,18 +33,25 @@ def posts_by(user: User) -> Select[tuple[Post]]:
 
 def visible_comments(post: Post, *, moderator: bool) -> Select[tuple[Comment]]:
     """A post's comments, oldest first; moderators also see the disabled ones."""
-    statement = (select(Comment).options(joinedload(Comment.author))
-                 .where(Comment.post_id == post.id)
-                 .order_by(Comment.timestamp.asc(), Comment.id.asc()))
+    statement = (
+        select(Comment)
+        .options(joinedload(Comment.author))
+        .where(Comment.post_id == post.id)
+        .order_by(Comment.timestamp.asc(), Comment.id.asc())
+    )
     return statement if moderator else statement.where(Comment.disabled.is_(False))
 
 
 def all_comments() -> Select[tuple[Comment]]:
-    return (select(Comment).options(joinedload(Comment.author), joinedload(Comment.post))
-            .order_by(Comment.timestamp.desc(), Comment.id.desc()))
+    return (
+        select(Comment)
+        .options(joinedload(Comment.author), joinedload(Comment.post))
+        .order_by(Comment.timestamp.desc(), Comment.id.desc())
+    )
 
 
 # Posts and comments ----------------------------------------------------------
+
 
 def create_post(*, author: User, body: str) -> Post:
     if not author.can(Permission.WRITE):
@@ -72,10 +83,14 @@ def add_comment(*, post: Post, author: User, body: str) -> Comment:
 
 
 def comment_count(post: Post) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Comment)
-        .where(Comment.post_id == post.id, Comment.disabled.is_(False))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(Comment.post_id == post.id, Comment.disabled.is_(False))
+        )
+        or 0
+    )
 
 
 def set_comment_disabled(comment: Comment, disabled: bool) -> None:
@@ -84,6 +99,7 @@ def set_comment_disabled(comment: Comment, disabled: bool) -> None:
 
 
 # Follows --------------------------------------------------------------------
+
 
 def is_following(follower: User, followed: User) -> bool:
     return db.session.get(Follow, (follower.id, followed.id)) is not None
@@ -103,8 +119,7 @@ def follow(follower: User, followed: User) -> bool:
 def unfollow(follower: User, followed: User) -> bool:
     """Stop following ``followed``; False when not following."""
     result = db.session.execute(
-        delete(Follow).where(Follow.follower_id == follower.id,
-                             Follow.followed_id == followed.id)
+        delete(Follow).where(Follow.follower_id == follower.id, Follow.followed_id == followed.id)
     )
     db.session.commit()
     return result.rowcount > 0
@@ -113,19 +128,27 @@ def unfollow(follower: User, followed: User) -> bool:
 def follow_counts(user: User) -> tuple[int, int]:
     """How many follow ``user``, and how many ``user`` follows."""
     followers = db.session.scalar(
-        select(func.count()).select_from(Follow).where(Follow.followed_id == user.id))
+        select(func.count()).select_from(Follow).where(Follow.followed_id == user.id)
+    )
     following = db.session.scalar(
-        select(func.count()).select_from(Follow).where(Follow.follower_id == user.id))
+        select(func.count()).select_from(Follow).where(Follow.follower_id == user.id)
+    )
     return followers or 0, following or 0
 
 
 def followers_of(user: User) -> Select[tuple[Follow]]:
-    return (select(Follow).options(joinedload(Follow.follower))
-            .where(Follow.followed_id == user.id)
-            .order_by(Follow.timestamp.desc(), Follow.follower_id))
+    return (
+        select(Follow)
+        .options(joinedload(Follow.follower))
+        .where(Follow.followed_id == user.id)
+        .order_by(Follow.timestamp.desc(), Follow.follower_id)
+    )
 
 
 def followed_by(user: User) -> Select[tuple[Follow]]:
-    return (select(Follow).options(joinedload(Follow.followed))
-            .where(Follow.follower_id == user.id)
-            .order_by(Follow.timestamp.desc(), Follow.followed_id))
+    return (
+        select(Follow)
+        .options(joinedload(Follow.followed))
+        .where(Follow.follower_id == user.id)
+        .order_by(Follow.timestamp.desc(), Follow.followed_id)
+    )

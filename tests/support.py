@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from base64 import b64encode
 
 from flask import Flask
@@ -80,16 +79,6 @@ def count(app: Flask, model: type) -> int:
         return db.session.scalar(select(db.func.count()).select_from(model))
 
 
-def head_revision(app: Flask) -> str:
-    """The newest migration's revision id."""
-    from alembic.script import ScriptDirectory
-    from flask_migrate import Config
-
-    config = Config()
-    config.set_main_option("script_location", app.extensions["migrate"].directory)
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
 def basic_auth(login: str, password: str = PASSWORD) -> dict[str, str]:
     return {"Authorization": "Basic " + b64encode(f"{login}:{password}".encode()).decode()}
 
@@ -102,10 +91,3 @@ def get_token(client: FlaskClient, login: str, password: str = PASSWORD) -> str:
     response = client.post("/api/v1/tokens", headers=basic_auth(login, password))
     assert response.status_code == 201, response.json
     return response.json["token"]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now, for a server the test starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.compose.project import BASE_IMAGES, Compose, compose_command, started
-from tests.https_checks import Stack, wait_for
+from harness.compose import BASE_IMAGES, Compose, compose_command, started
+from harness.waiting import wait_for
+from tests.https_checks import Stack
 
 PROJECT = "bulletintest"
 

@@ -16,10 +16,11 @@ import time
 
 import requests
 
+from harness.compose import ROOT, Compose, write_env_file
+from harness.waiting import free_port, wait_for
 from tests.compose.conftest import PROJECT
-from tests.compose.project import ROOT, Compose, write_env_file
-from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm, wait_for
-from tests.support import PASSWORD, free_port
+from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm
+from tests.support import PASSWORD
 
 # argon2 passes for the slow account: its sign-in takes several seconds.
 SLOW_ARGON2_TIME_COST = "400"

@@ -19,8 +19,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from tests.compose.project import Compose, started
-from tests.https_checks import wait_for
+from harness.compose import Compose, started
+from harness.waiting import wait_for
 
 DOMAINS = {"bulletin.test", "www.bulletin.test"}
 FILES = ("docker-compose.yml", "tests/compose/pebble.yml")

@@ -6,7 +6,7 @@ from sqlalchemy import event, text
 
 from bulletin import create_app
 from bulletin.extensions import db
-from tests.support import head_revision
+from bulletin.revisions import head_revisions
 
 
 def test_healthz_answers_without_a_database(tmp_path):
@@ -50,8 +50,9 @@ def test_readyz_is_503_when_behind_the_head(app, client):
         assert response.status_code == 503 and "old" in response.json["reason"]
     finally:
         with app.app_context():
+            (head,) = head_revisions()
             db.session.execute(
-                text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision(app)}
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head}
             )
             db.session.commit()
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.https_checks import Stack, wait_for
-from tests.stack.loopback import NGINX, LoopbackStack, own_database
-from tests.support import free_port
+from harness.loopback import NGINX, LoopbackStack, own_database
+from harness.waiting import free_port, wait_for
+from tests.https_checks import Stack
 
 
 class Mailbox:

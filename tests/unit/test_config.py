@@ -52,3 +52,18 @@ def test_wsgi_module_exposes_app_and_application(monkeypatch):
     from bulletin import wsgi
 
     assert wsgi.app is wsgi.application
+
+
+def test_production_hashes_passwords_at_owasp_strength(monkeypatch):
+    """The suites use a cheap argon2 cost; an app built for production must not."""
+    from bulletin.passwords import hash_password
+
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
+    for name in ("ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "ARGON2_PARALLELISM"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.app_context():
+        assert hash_password("a long passphrase").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    testing = create_app("testing")
+    with testing.app_context():
+        assert hash_password("a long passphrase").startswith("$argon2id$v=19$m=64,t=1,p=1$")

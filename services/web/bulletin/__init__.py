@@ -45,11 +45,12 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         )
 
     from .logs import configure_logging
-    from .security import add_security_headers, trust_proxy
+    from .security import add_security_headers, drain_request_bodies, trust_proxy
 
     configure_logging(app)
     trust_proxy(app)
     add_security_headers(app)
+    drain_request_bodies(app)
 
     from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
 

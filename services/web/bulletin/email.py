@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from threading import Thread
+from typing import Any
 
 from flask import Flask, current_app, render_template, url_for
 from flask_mail import Message
@@ -17,7 +18,7 @@ from .extensions import mail
 log = logging.getLogger(__name__)
 
 
-def external_url(endpoint: str, **values: object) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
     """An absolute link that still works when opened from a mail client."""
     config = current_app.config
     if config.get("SERVER_NAME"):
@@ -32,7 +33,8 @@ def external_url(endpoint: str, **values: object) -> str:
 
 def send_email(to: str, subject: str, template: str, **context: object) -> Thread | None:
     """Send ``template``.txt and .html to ``to``; returns the sending thread, if any."""
-    app = current_app._get_current_object()
+    # The real app, not the proxy: the sending thread has no app context.
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     message = Message(
         app.config["MAIL_SUBJECT_PREFIX"] + subject,
         recipients=[to],
@@ -63,7 +65,7 @@ def _deliver(app: Flask, message: Message) -> None:
         else:
             log.info(
                 "MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s",
-                ", ".join(message.recipients),
+                ", ".join(map(str, message.recipients)),
                 message.subject,
                 message.body,
             )

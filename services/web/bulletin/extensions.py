@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import flask_smorest
 import marshmallow as ma
 from flask_bootstrap import Bootstrap5
@@ -48,6 +50,12 @@ class Api(flask_smorest.Api):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class. db.Model is made from Base at run time, which mypy
+# cannot follow, so type checking sees Base itself.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True)  # batch mode lets SQLite alter tables
 login_manager = LoginManager()
 csrf = CSRFProtect()

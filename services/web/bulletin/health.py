@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from flask import Blueprint, current_app, jsonify
-from flask_migrate import Config as AlembicConfig
-from sqlalchemy import Connection
+from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .revisions import current_revisions, head_revisions
 
 bp = Blueprint("health", __name__)
 
@@ -22,21 +17,10 @@ def healthz():
     return jsonify(status="ok")
 
 
-@cache
-def head_revisions(migrations_dir: str) -> frozenset[str]:
-    config = AlembicConfig()
-    config.set_main_option("script_location", migrations_dir)
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
-
-
-def current_revisions(connection: Connection) -> frozenset[str]:
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
-
-
 @bp.get("/readyz")
 def readyz():
     """Answer 200 only when the database answers and its schema is at the head."""
-    expected = head_revisions(current_app.extensions["migrate"].directory)
+    expected = head_revisions()
     try:
         with db.engine.connect() as connection:
             current = current_revisions(connection)

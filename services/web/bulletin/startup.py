@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
-from .health import current_revisions, head_revisions
+from .revisions import current_revisions, head_revisions
 
 # Any constant shared by every replica; 0x62756c6c = "bull".
 MIGRATION_LOCK_ID = 0x62756C6C
@@ -47,7 +47,7 @@ def wait_for_database(timeout: float, interval: float = 1.0) -> None:
 
 def upgrade_schema() -> bool:
     """Bring the schema to head, once across replicas. True if this call migrated."""
-    expected = head_revisions(current_app.extensions["migrate"].directory)
+    expected = head_revisions()
     with db.engine.connect() as connection:
         if current_revisions(connection) == expected:
             current_app.logger.info("migrations: schema already at head %s", sorted(expected))

@@ -1,24 +1,17 @@
 """The JSON API under /api/v1/ (tasks also under the legacy /todo/api/v1.0/)."""
 
+from __future__ import annotations
+
 from flask import Blueprint as FlaskBlueprint
 from flask import request
-from flask_smorest import Blueprint as SmorestBlueprint
 from swagger_ui_bundle import swagger_ui_path
 
 from ..errors import api_error
-from .parser import Parser
+from . import posts, tasks, tokens, users  # noqa: F401  (routes attach themselves to bp)
+from .blueprint import bp
+from .tasks import legacy_bp
 
-
-class Blueprint(SmorestBlueprint):
-    ARGUMENTS_PARSER = Parser()
-
-
-bp = Blueprint(
-    "api",
-    __name__,
-    url_prefix="/api/v1",
-    description="Tokens, to-do tasks, posts, comments and users.",
-)
+__all__ = ["bp", "docs_assets_bp", "legacy_bp"]
 
 # Swagger UI's files, served from the swagger-ui-bundle package: no CDN.
 docs_assets_bp = FlaskBlueprint(
@@ -31,7 +24,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 NO_BODY_ENDPOINTS = {"api.create_token"}
 
 
-def require_json_body():
+def require_json_body() -> None:
     """Refuse bodies that are not JSON, before anyone tries to parse them."""
     if (
         request.method in BODY_METHODS
@@ -40,9 +33,6 @@ def require_json_body():
     ):
         raise api_error(415, "Send the body as JSON, with 'Content-Type: application/json'.")
 
-
-from . import posts, tasks, tokens, users  # noqa: E402,F401  (routes attach themselves to bp)
-from .tasks import legacy_bp  # noqa: E402
 
 for blueprint in (bp, legacy_bp):
     blueprint.before_request(require_json_body)

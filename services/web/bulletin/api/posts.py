@@ -8,8 +8,8 @@ from ..errors import api_error
 from ..extensions import db
 from ..models import Permission, Post
 from ..services import ServiceError, blog
-from . import bp
 from .auth import api_user, require_permission, token_required, write_limit
+from .blueprint import bp
 from .paging import page_of
 from .schemas import (
     CommentPage,

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import url_for
 from marshmallow import fields, validate
 
-from ..main.forms import COMMENT_MAX, POST_MAX
+from ..models.blog import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
 from ..pagination import MAX_PAGE
 

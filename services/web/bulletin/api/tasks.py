@@ -7,8 +7,8 @@ from flask import Blueprint, url_for
 from ..errors import api_error
 from ..models import Task
 from ..services import tasks
-from . import bp
 from .auth import api_user, token_required, write_limit
+from .blueprint import bp
 from .paging import page_of
 from .schemas import TaskCreate, TaskListArgs, TaskPage, TaskPatch, TaskPublic, TaskReplace
 

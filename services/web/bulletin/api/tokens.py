@@ -9,8 +9,8 @@ from ..errors import api_error
 from ..extensions import limiter
 from ..services import accounts
 from ..services.api_tokens import issue_token, revoke_tokens
-from . import bp
 from .auth import REALM, api_user, token_required
+from .blueprint import bp
 from .schemas import TokenPublic
 
 

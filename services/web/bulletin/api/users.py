@@ -10,8 +10,8 @@ from ..errors import api_error
 from ..extensions import db
 from ..models import User
 from ..services import blog
-from . import bp
 from .auth import token_required
+from .blueprint import bp
 from .paging import page_of
 from .schemas import PageArgs, PostPage, UserPublic
 

@@ -7,9 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..auth.forms import USERNAME_RULE, email_field
 from ..forms import Form
-
-POST_MAX = 10_000
-COMMENT_MAX = 2_000
+from ..models.blog import COMMENT_MAX, POST_MAX
 
 
 class PostForm(Form):

@@ -7,13 +7,17 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ..extensions import db
+from ..extensions import Model
 from ..markdown import render_markdown
 from .types import UTCDateTime, utcnow
 from .user import User
 
+# Longest bodies, in characters; the forms and the API schemas check them.
+POST_MAX = 10_000
+COMMENT_MAX = 2_000
 
-class Post(db.Model):
+
+class Post(Model):
     __tablename__ = "posts"
     __table_args__ = (
         # Profile pages and the followed feed: one author's posts, newest first.
@@ -35,7 +39,7 @@ class Post(db.Model):
         return value
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "comments"
     __table_args__ = (Index("ix_comments_post_id_timestamp", "post_id", "timestamp"),)
 

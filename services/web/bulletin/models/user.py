@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import IntFlag
+from typing import cast
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ..extensions import db
+from ..extensions import Model
 from .types import UTCDateTime, utcnow
 
 
@@ -35,7 +36,7 @@ ROLE_PERMISSIONS: dict[str, Permission] = {
 DEFAULT_ROLE = "User"
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +51,7 @@ class Role(db.Model):
         return f"<Role {self.name}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +73,7 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 
     # Set when the user is loaded for a login session; Flask-Login stores it.
-    login_session_id = None  # not a column
+    login_session_id = cast("str | None", None)  # not a column; set by services.accounts
 
     @validates("email")
     def _normalize_email(self, _key: str, value: str) -> str:
@@ -97,7 +98,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser. Deleting the row ends that session and its remember cookie."""
 
     __tablename__ = "login_sessions"
@@ -107,7 +108,7 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Follow(db.Model):
+class Follow(Model):
     __tablename__ = "follows"
     __table_args__ = (Index("ix_follows_followed_id_follower_id", "followed_id", "follower_id"),)
 

@@ -12,11 +12,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..email import external_url, send_email
+from ..email_links import make_token, read_token
 from ..extensions import db
 from ..models import DEFAULT_ROLE, LoginSession, Role, User, utcnow
 from ..models.user import normalize_email
 from ..passwords import hash_password, needs_rehash, spend_verify_time, verify_password
-from ..tokens import make_token, read_token
 from . import Conflict, ServiceError
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)

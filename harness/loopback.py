@@ -22,10 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.https_checks import wait_for
-from tests.support import free_port
+from harness.waiting import free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "services/web"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 

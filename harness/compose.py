@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.https_checks import wait_for
-from tests.support import free_port
+from harness.waiting import free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGES = ("python:3.12-slim-bookworm", "postgres:16-bookworm", "nginx:1.27-bookworm")
 
 

@@ -18,7 +18,8 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=root:root services/web/ /app/
 RUN chmod 0755 /app/entrypoint.sh
-USER bulletin
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
 EXPOSE 8000
 # urllib is in the standard library: no curl needed in the image.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

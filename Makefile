@@ -6,12 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint clean certs secret up down load bench
+.PHONY: help venv dev test lint lint-workflows clean certs secret up down load bench
 
 help:
 	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
 	@echo "make test   run every test suite (sets up $(VENV) first)"
-	@echo "make lint   check style and common bugs with ruff"
+	@echo "make lint   every static check: ruff, formatting, mypy, hadolint, shellcheck, workflows"
 	@echo "make up     build and start the HTTPS stack (docker compose) at https://localhost"
 	@echo "make down   stop the stack (data stays in its volume)"
 	@echo "make certs  make the local CA and server certificate in certs/local/"
@@ -38,8 +38,27 @@ test: venv
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
+# Shell scripts, found by their first line wherever they are.
+SHELL_SCRIPTS = $(shell grep -rlE -m1 --exclude-dir=.git --exclude-dir=.venv \
+  --exclude-dir=.mypy_cache --exclude-dir=.ruff_cache --exclude-dir=node_modules \
+  '^\#!(/usr)?/bin/(env )?(ba)?sh$$' .)
+
+# The same checks run before each commit (.pre-commit-config.yaml) and in CI.
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/shellcheck $(SHELL_SCRIPTS)
+	$(MAKE) --no-print-directory lint-workflows
+
+# GitHub workflows and Dependabot: actionlint (with shellcheck on run: steps),
+# zizmor without network (pinned actions, permissions, injection), and
+# Dependabot's schema.
+lint-workflows: venv
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress .github
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 # docker compose (v2 plugin) or docker-compose (v1), whichever is installed.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)

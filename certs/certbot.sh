@@ -27,7 +27,7 @@ domains="$domains,${LETSENCRYPT_DOMAINS:-}"
 set -- certonly --non-interactive --webroot --webroot-path "${ACME_WEBROOT:-/var/www/acme}" \
   --cert-name bulletin --keep-until-expiring --expand --agree-tos --key-type ecdsa
 names=""
-for domain in $(echo "$domains" | tr ', ' '\n\n'); do
+for domain in $(echo "$domains" | tr ',' ' '); do
   set -- "$@" --domain "$domain"
   names="${names:+$names }$domain"
 done

@@ -164,8 +164,11 @@ def live_server(app) -> Iterator[str]:
 def start_browser(tmp_path):
     """Start Debian's Chromium through chromedriver; ``trusted_ca`` is added to
     its certificate store (an NSS database in its home), as the README tells
-    people to do on a Linux desktop."""
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+    people to do on a Linux desktop. CHROME_BIN and CHROMEDRIVER name another
+    Chromium build (GitHub's runners bring Google Chrome and its driver)."""
+    chrome = shutil.which(os.environ.get("CHROME_BIN") or "chromium")
+    chromedriver = shutil.which(os.environ.get("CHROMEDRIVER") or "chromedriver")
+    if not (chrome and chromedriver):
         pytest.skip(
             "Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
         )
@@ -198,7 +201,7 @@ def start_browser(tmp_path):
                 check=True,
             )
         options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium")
+        options.binary_location = chrome
         # No sandbox as root; no background networking on a machine without internet.
         for flag in (
             "--headless=new",
@@ -214,7 +217,7 @@ def start_browser(tmp_path):
         ):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(shutil.which("chromedriver"), env={**os.environ, "HOME": str(home)})
+        service = Service(chromedriver, env={**os.environ, "HOME": str(home)})
         driver = webdriver.Chrome(service=service, options=options)
         driver.implicitly_wait(5)
         drivers.append(driver)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2046  # `set -- $(chosen)` splits two space-free paths on purpose
 # Which certificate nginx serves, and reloading nginx when it changes.
 # Run by the nginx image's entrypoint (from /docker-entrypoint.d) after the
 # templates are rendered and before nginx starts.

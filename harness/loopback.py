@@ -144,6 +144,9 @@ class LoopbackStack:
             "PROXY_HOPS": "1",
             "MAX_CONTENT_LENGTH": str(self.max_content_length),
             "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
+            # Links in mail: the address the tests browse, on nginx's https port.
+            "SERVER_NAME": "127.0.0.1",
+            "HTTPS_PORT": str(self.https_port),
             **self.app_env,
         }
 
@@ -172,6 +175,16 @@ class LoopbackStack:
                     start_new_session=True,
                 )
             )
+        nginx_names = {
+            "SERVER_NAME": "localhost",
+            "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
+        }
+        subprocess.run(
+            [str(ROOT / "nginx/scripts/10-bulletin-server-names.sh")],
+            env={**os.environ, **nginx_names},
+            check=True,
+            capture_output=True,
+        )
         render_templates(
             ROOT / "nginx/templates",
             self.prefix / "conf.d",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from harness.waiting import wait_for
@@ -271,6 +272,34 @@ class HttpsStackChecks:
         )
         assert created.status_code == 201, created.text
         assert created.json()["uri"].startswith(f"https://{stack.public_host}/api/v1/tasks/")
+
+    @pytest.mark.parametrize("scheme", ["https", "http"])
+    def test_an_unknown_host_gets_the_connection_closed(self, stack: Stack, scheme: str):
+        url = stack.https_url if scheme == "https" else stack.http_url
+        session = stack.session()
+        # nginx's default server answers 444: no response at all, so the
+        # client sees the connection end.
+        with pytest.raises(requests.ConnectionError):
+            session.get(
+                url + "/auth/reset", headers={"Host": "attacker.example"}, allow_redirects=False
+            )
+        assert session.get(url + "/auth/reset", allow_redirects=False).status_code in (200, 308)
+
+    def test_reset_link_names_the_public_host_whatever_the_client_sends(self, stack: Stack):
+        """Password-reset poisoning through nginx: a forged X-Forwarded-Host is
+        replaced by nginx, and the app builds mail links from SERVER_NAME only."""
+        _, email = register_and_confirm(stack)
+        session = stack.session()
+        session.headers["X-Forwarded-Host"] = "attacker.example"
+        response = submit_form(stack, session, "/auth/reset", {"email": email})
+        assert response.status_code == 302, response.text[:300]
+        # The confirmation mail came first: wait for the reset mail itself.
+        wait_for(lambda: "/auth/reset/" in stack.last_mail_to(email), 15, "the reset mail")
+        mail = stack.last_mail_to(email)
+        link = re.search(r"https?://\S+/auth/reset/\S+", mail)
+        assert link, mail
+        assert link.group(0).startswith(f"https://{stack.public_host}/auth/reset/")
+        assert "attacker.example" not in mail
 
     def test_one_request_id_in_nginx_and_app_logs_and_the_real_client_address(self, stack: Stack):
         parts = urlsplit(stack.https_url)

@@ -159,9 +159,14 @@ class TestProductionOverride:
     FILES = ("docker-compose.yml", "docker-compose.prod.yml")
 
     def test_refuses_to_start_without_its_secrets(self, compose_cli, tmp_path):
+        everything = {
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "POSTGRES_PASSWORD": "a-database-password",
+            "SERVER_NAME": "bulletin.example.com",
+        }
         cases = {
-            "SECRET_KEY": {"POSTGRES_PASSWORD": "a-database-password"},
-            "POSTGRES_PASSWORD": {"SECRET_KEY": secrets.token_urlsafe(48)},
+            missing: {name: value for name, value in everything.items() if name != missing}
+            for missing in everything
         }
         for missing, values in cases.items():
             env_file = write_env_file(
@@ -182,6 +187,7 @@ class TestProductionOverride:
                 "LOCAL_CERTS_DIR": str(tmp_path / "certs"),
                 "SECRET_KEY": secrets.token_urlsafe(48),
                 "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+                "SERVER_NAME": "localhost",
                 "GUNICORN_WORKERS": "2",
             },
         )

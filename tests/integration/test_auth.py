@@ -41,8 +41,9 @@ def test_register_confirm_and_sign_in(app, client, auth, outbox):
 
 
 def test_confirmation_link_is_absolute_https_with_server_name(app, outbox):
-    app.config.update(SERVER_NAME="bulletin.example", PREFERRED_URL_SCHEME="https")
-    # Over https, Flask-WTF also checks that the form came from this site.
+    app.config.update(PUBLIC_HOST="bulletin.example", PREFERRED_URL_SCHEME="https")
+    # Over https, Flask-WTF also checks that the form came from this site; the
+    # link still names the public host, not the one the request came to.
     Auth(app.test_client()).post_form(
         "/auth/register",
         {
@@ -51,7 +52,7 @@ def test_confirmation_link_is_absolute_https_with_server_name(app, outbox):
             "password": PASSWORD,
             "password2": PASSWORD,
         },
-        headers={"Referer": "https://bulletin.example/auth/register"},
+        headers={"Referer": "https://localhost/auth/register"},
     )
     assert "https://bulletin.example/auth/confirm/" in outbox[0].body
 
@@ -387,3 +388,30 @@ def test_passwords_and_tokens_stay_out_of_logs(client, auth, outbox, make_user, 
     client.get(f"/auth/reset/{token}")
     assert PASSWORD not in caplog.text
     assert token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Host": "attacker.example"}, {"X-Forwarded-Host": "attacker.example"}],
+    ids=["host", "x-forwarded-host"],
+)
+def test_unknown_hosts_are_refused(app, headers):
+    app.config["PROXY_HOPS"] = 1
+    from bulletin.security import trust_proxy
+
+    trust_proxy(app)
+    response = app.test_client().get("/auth/reset", headers=headers)
+    assert response.status_code == 400
+
+
+def test_reset_link_uses_the_public_host_whatever_the_request_says(app, outbox, make_user):
+    """Password-reset poisoning: even a host the app accepts never reaches the link."""
+    make_user("rita")
+    app.config.update(PUBLIC_HOST="bulletin.example", TRUSTED_HOSTS=None)
+    # The attacker's own browser session, on the attacker's host name.
+    client = app.test_client()
+    client.environ_base["HTTP_HOST"] = "attacker.example"
+    Auth(client).post_form("/auth/reset", {"email": "rita@example.com"})
+    assert len(outbox) == 1
+    assert "http://bulletin.example/auth/reset/" in outbox[0].body
+    assert "attacker.example" not in outbox[0].body

@@ -4,6 +4,7 @@ from bulletin import create_app
 from bulletin.config import DEV_SECRET_KEY, ConfigError, load_config
 
 STRONG_KEY = "k" * 48
+PRODUCTION = {"SECRET_KEY": STRONG_KEY, "SERVER_NAME": "bulletin.example.com"}
 
 
 @pytest.mark.parametrize(
@@ -15,7 +16,7 @@ def test_production_refuses_a_missing_or_default_secret_key(env):
 
 
 def test_production_starts_with_a_real_secret_key():
-    config = load_config("production", {"SECRET_KEY": STRONG_KEY})
+    config = load_config("production", PRODUCTION)
     assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
     assert config.PREFERRED_URL_SCHEME == "https"
 
@@ -59,6 +60,7 @@ def test_production_hashes_passwords_at_owasp_strength(monkeypatch):
     from bulletin.passwords import hash_password
 
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
+    monkeypatch.setenv("SERVER_NAME", "bulletin.example.com")
     for name in ("ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "ARGON2_PARALLELISM"):
         monkeypatch.delenv(name, raising=False)
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})

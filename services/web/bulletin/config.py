@@ -6,11 +6,21 @@ environment in, so tests can build an app from a plain mapping.
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Mapping
 from datetime import timedelta
 
 # Shipped in .env.example; production refuses to run with it.
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (refused in production)
+
+
+# Names every deployment answers to: health checks and probes from inside the
+# container or pod, and a developer's own browser.
+LOOPBACK_HOSTS = ("localhost", ".localhost", "127.0.0.1")
+# Names that only exist on a local network, accepted in development so that
+# phones and laptops on the LAN reach `make dev` and the development stack.
+LAN_SUFFIXES = (".local", ".lan", ".home.arpa", ".internal")
 
 
 class ConfigError(RuntimeError):
@@ -33,6 +43,31 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
 
 
+def host_names(*raw: str | None) -> list[str]:
+    """Host names from comma- or space-separated settings, without ports."""
+    names = []
+    for value in raw:
+        for name in re.split(r"[,\s]+", value or ""):
+            name = name.strip().lower()
+            if name and not name.startswith("["):  # an IPv6 literal keeps its colons
+                name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def this_machine() -> list[str]:
+    """This machine's name and the address it reaches the LAN from."""
+    names = [socket.gethostname().lower()]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # chooses a route; sends nothing
+            names.append(probe.getsockname()[0])
+        except OSError:
+            pass  # no network: the loopback names still work
+    return names
+
+
 def database_url(raw: str | None) -> str | None:
     """Accept the ``postgres://`` form that hosting providers hand out.
 
@@ -49,6 +84,8 @@ class Config:
     """Settings every environment shares."""
 
     ENV_NAME = "development"
+    # `flask run` (make dev) listens on port 5000.
+    PUBLIC_HOST: str | None = "localhost:5000"
     DEBUG = False
     TESTING = False
     SESSION_COOKIE_SECURE = False
@@ -90,9 +127,26 @@ class Config:
         self.ARGON2_MEMORY_KIB = _int(env, "ARGON2_MEMORY_KIB", 19 * 1024)
         self.ARGON2_TIME_COST = _int(env, "ARGON2_TIME_COST", 2)
         self.ARGON2_PARALLELISM = _int(env, "ARGON2_PARALLELISM", 1)
-        if env.get("SERVER_NAME"):
-            self.SERVER_NAME = env["SERVER_NAME"]
         self.PREFERRED_URL_SCHEME = env.get("PREFERRED_URL_SCHEME") or "http"
+        # The public host in emailed links: SERVER_NAME, with HTTPS_PORT when the
+        # stack publishes https elsewhere than 443. Never the request's Host
+        # header, which the client chooses (password-reset link poisoning).
+        self.PUBLIC_HOST = env.get("SERVER_NAME") or self.PUBLIC_HOST
+        https_port = env.get("HTTPS_PORT") or "443"
+        if self.PUBLIC_HOST and ":" not in self.PUBLIC_HOST and https_port != "443":
+            self.PUBLIC_HOST = f"{self.PUBLIC_HOST}:{https_port}"
+        # The Host headers the app answers (Flask refuses others with 400): the
+        # loopback names, SERVER_NAME, the certificate's extra names, the Let's
+        # Encrypt domains and ALLOWED_HOSTS. A leading dot allows subdomains.
+        self.TRUSTED_HOSTS = [
+            *LOOPBACK_HOSTS,
+            *host_names(
+                env.get("SERVER_NAME"),
+                env.get("CERT_EXTRA_SANS"),
+                env.get("LETSENCRYPT_DOMAINS"),
+                env.get("ALLOWED_HOSTS"),
+            ),
+        ]
         self.MAIL_SERVER = env.get("MAIL_SERVER") or None
         self.MAIL_PORT = _int(env, "MAIL_PORT", 587)
         self.MAIL_USE_TLS = _flag(env.get("MAIL_USE_TLS"), default=True)
@@ -128,9 +182,14 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = True
 
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__(env)
+        self.TRUSTED_HOSTS += [*LAN_SUFFIXES, *this_machine()]
+
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
+    PUBLIC_HOST = "localhost"  # the test client's host
     TESTING = True
     # Tests sign in far more often than a person; the rate-limit tests turn it on.
     RATELIMIT_ENABLED = False
@@ -149,6 +208,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    PUBLIC_HOST = None  # required: see check()
     LOG_FORMAT = "json"
     SESSION_COOKIE_SECURE = True
     HSTS_MAX_AGE = 31_536_000  # one year
@@ -167,6 +227,12 @@ class ProductionConfig(Config):
             )
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        if not self.PUBLIC_HOST:
+            raise ConfigError(
+                "SERVER_NAME is not set: set it to the host name people use for this "
+                "site (for example bulletin.example.com). Links in emails use it, "
+                "and requests for other hosts are refused."
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {

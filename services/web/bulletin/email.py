@@ -10,7 +10,7 @@ import logging
 from threading import Thread
 from typing import Any
 
-from flask import Flask, current_app, render_template, url_for
+from flask import Flask, current_app, render_template
 from flask_mail import Message
 
 from .extensions import mail
@@ -19,16 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link that still works when opened from a mail client."""
+    """An absolute link for a mail, always on the configured public host.
+
+    Never from the request: its Host header is the client's to choose, and a
+    reset link on an attacker's host hands them the token.
+    """
     config = current_app.config
-    if config.get("SERVER_NAME"):
-        adapter = current_app.url_map.bind(
-            config["SERVER_NAME"],
-            url_scheme=config["PREFERRED_URL_SCHEME"],
-            script_name=config.get("APPLICATION_ROOT") or "/",
-        )
-        return adapter.build(endpoint, values, force_external=True)
-    return url_for(endpoint, _external=True, **values)
+    adapter = current_app.url_map.bind(
+        config["PUBLIC_HOST"],
+        url_scheme=config["PREFERRED_URL_SCHEME"],
+        script_name=config.get("APPLICATION_ROOT") or "/",
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def send_email(to: str, subject: str, template: str, **context: object) -> Thread | None:

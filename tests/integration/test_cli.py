@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from bulletin.extensions import db
@@ -71,6 +73,21 @@ def test_seed_twice_adds_more_users_without_clashing(app, runner):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 6
+
+
+def test_seed_refuses_production_unless_forced_then_prints_a_random_password(app, runner, auth):
+    app.config["ENV_NAME"] = "production"
+    refused = runner.invoke(args=["seed", "--users", "2", "--posts", "0", "--tasks", "0"])
+    assert refused.exit_code != 0 and "--force" in refused.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    forced = runner.invoke(args=["seed", "--users", "2", "--posts", "0", "--tasks", "0", "--force"])
+    assert forced.exit_code == 0, forced.output
+    password = re.search(r"with password '([^']+)'", forced.output).group(1)
+    assert password != "bulletin-seed" and len(password) >= 16
+    app.config["ENV_NAME"] = "testing"
+    assert auth.login("user1@example.com", "bulletin-seed").status_code == 200  # refused
+    assert auth.login("user1@example.com", password).status_code == 302
 
 
 def test_seed_posts_without_users_says_what_to_do(runner):

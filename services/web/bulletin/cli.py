@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import secrets
 import sys
 import time
 import uuid
@@ -130,15 +131,31 @@ def prepare_database(wait_seconds: int, migrate: bool) -> None:
 @click.option("--posts", default=500, show_default=True, type=click.IntRange(min=0))
 @click.option("--tasks", default=500, show_default=True, type=click.IntRange(min=0))
 @click.option("--random-seed", default=42, show_default=True, help="For repeatable data.")
-def seed(users: int, posts: int, tasks: int, random_seed: int) -> None:
+@click.option(
+    "--password",
+    help=f"The seeded accounts' password (default {SEED_PASSWORD!r}; random in production).",
+)
+@click.option("--force", is_flag=True, help="Seed a production database all the same.")
+def seed(
+    users: int, posts: int, tasks: int, random_seed: int, password: str | None, force: bool
+) -> None:
     """Add demo users (confirmed), posts, follows and tasks in bulk."""
+    production = current_app.config["ENV_NAME"] == "production"
+    if production and not force:
+        raise click.ClickException(
+            "this is a production app: seeding adds confirmed accounts that anyone who "
+            "knows the demo password could sign in to. Add --force if you mean it; the "
+            "accounts then get a random password, printed once."
+        )
+    if password is None:
+        password = secrets.token_urlsafe(12) if production else SEED_PASSWORD
     rng = random.Random(random_seed)
     started = time.perf_counter()
     role_id = db.session.scalar(select(Role.id).where(Role.name == DEFAULT_ROLE))
     if role_id is None:
         raise click.ClickException("The roles are missing: run `flask db upgrade` first.")
     first = (db.session.scalar(select(func.max(User.id))) or 0) + 1
-    password_hash = hash_password(SEED_PASSWORD)  # one hash: argon2 is slow on purpose
+    password_hash = hash_password(password)  # one hash: argon2 is slow on purpose
     now = utcnow()
     _insert_chunked(
         User,
@@ -203,7 +220,7 @@ def seed(users: int, posts: int, tasks: int, random_seed: int) -> None:
     if users:
         click.echo(
             f"Seeded users sign in as user{first}@example.com to "
-            f"user{first + users - 1}@example.com with password {SEED_PASSWORD!r}."
+            f"user{first + users - 1}@example.com with password {password!r}."
         )
 
 

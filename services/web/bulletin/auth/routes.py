@@ -104,7 +104,8 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            accounts.register_user(
+            # The same answer whether or not the email already has an account.
+            accounts.sign_up(
                 email=form.email.data, username=form.username.data, password=form.password.data
             )
         except ServiceError as error:

@@ -188,6 +188,28 @@ def change_password(user: User, *, old_password: str, new_password: str) -> None
     db.session.commit()
 
 
+def sign_up(*, email: str, username: str, password: str) -> User | None:
+    """Register from the public form without telling whether the email has an account.
+
+    A taken address gets a mail for its owner instead (sign in, or reset the
+    password), and the caller answers as if the account were new. None then.
+    """
+    _check_available(username=username)
+    owner = find_user_by_email(email)
+    if owner is None:
+        return register_user(email=email, username=username, password=password)
+    hash_password(password)  # the same work as a new account, so timing tells nothing
+    send_email(
+        owner.email,
+        "Someone tried to register with your address",
+        "auth/email/already_registered",
+        user=owner,
+        login_url=external_url("auth.login"),
+        reset_url=external_url("auth.password_reset_request"),
+    )
+    return None
+
+
 def send_password_reset(email: str) -> None:
     """Mail a reset link when the address has an account; say nothing either way."""
     user = find_user_by_email(email)

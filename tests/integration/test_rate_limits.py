@@ -9,12 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
 from bulletin import create_app
+from bulletin.extensions import mail
 from bulletin.services import accounts
-from tests.support import basic_auth, bearer, csrf_token, get_token
+from tests.support import PASSWORD, Auth, basic_auth, bearer, csrf_token, get_token
 
 
 @pytest.fixture
@@ -26,8 +28,99 @@ def limited_app(database_url):
             "RATELIMIT_ENABLED": True,
             "AUTH_RATE_LIMIT": "3/minute",
             "API_WRITE_RATE_LIMIT": "2/minute",
+            "MAIL_RATE_LIMIT": "2/hour",
+            "ACCOUNT_SIGN_IN_LIMIT": "4/hour",
         },
     )
+
+
+def _signed_in(app, name: str, *, confirmed: bool = True, address: str = "10.0.0.1"):
+    """A test client signed in as a new user ``name``, from ``address``."""
+    name = f"{name}{uuid.uuid4().hex[:6]}"  # the database outlives one parameter
+    with app.test_request_context():
+        accounts.register_user(
+            email=f"{name}@example.com", username=name, password=PASSWORD, confirmed=confirmed
+        )
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    Auth(client).login(f"{name}@example.com")
+    return client
+
+
+def test_failed_sign_ins_are_limited_per_account_from_any_address(limited_app):
+    """Guessing one account's password from many addresses: the account's own count."""
+    with limited_app.test_request_context():
+        accounts.register_user(
+            email="ida@example.com", username="ida", password=PASSWORD, confirmed=True
+        )
+    owner = limited_app.test_client()  # the owner's browser, signed in once before
+    owner.environ_base["REMOTE_ADDR"] = "10.1.0.1"
+    assert Auth(owner).login("ida@example.com").status_code == 302
+    Auth(owner).logout()
+    statuses = []
+    for n in range(6):
+        attacker = limited_app.test_client()
+        attacker.environ_base["REMOTE_ADDR"] = f"10.2.0.{n}"  # a new address each time
+        statuses.append(Auth(attacker).login("ida@example.com", "wrong password").status_code)
+    assert statuses == [200, 200, 200, 200, 429, 429]
+    # Now even the right password from a new browser waits...
+    stranger = limited_app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "10.3.0.1"
+    refused = Auth(stranger).login("ida@example.com")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert b"reset your password" in refused.data
+    # ...and the API too, but the owner's browser still signs in.
+    token = stranger.post("/api/v1/tokens", headers=basic_auth("ida@example.com"))
+    assert token.status_code == 429 and token.json["error"] == "too_many_requests"
+    assert Auth(owner).login("ida@example.com").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/auth/change-password", "/auth/change-email"])
+def test_current_password_checks_are_limited_per_user_and_address(limited_app, path):
+    data = {
+        "old_password": "not the password",
+        "password": "a new password 1",
+        "password2": "a new password 1",
+        "email": "new@example.com",
+    }
+    limited_app.config["MAIL_RATE_LIMIT"] = "100/hour"  # this test is about passwords
+    client = _signed_in(limited_app, "cora")
+    statuses = [Auth(client).post_form(path, data).status_code for _ in range(4)]
+    assert statuses[-1] == 429 and 429 not in statuses[:3]
+    # The same user from another address, and another user from this one, count apart.
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    assert Auth(client).post_form(path, data).status_code != 429
+    other = _signed_in(limited_app, "dora")
+    assert Auth(other).post_form(path, data).status_code != 429
+
+
+def test_resend_confirmation_is_limited_per_user_and_per_address(limited_app):
+    # Not the outbox fixture: it builds the default app, which would re-initialise
+    # the shared limiter without limits.
+    with mail.record_messages() as outbox:
+        _resend_from_users_and_addresses(limited_app, outbox)
+
+
+def _resend_from_users_and_addresses(limited_app, outbox):
+    client = _signed_in(limited_app, "eve", confirmed=False)
+    statuses = [
+        Auth(client).post_form("/auth/confirm", {}, form_page="/auth/unconfirmed").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    sent = len(outbox)
+    # Per user: another address does not reset eve's count.
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    again = Auth(client).post_form("/auth/confirm", {}, form_page="/auth/unconfirmed")
+    assert again.status_code == 429
+    # Per address: other users from eve's first address share its count.
+    for name in ("fay", "gus"):
+        other = _signed_in(limited_app, name, confirmed=False, address="10.0.0.3")
+        Auth(other).post_form("/auth/confirm", {}, form_page="/auth/unconfirmed")
+    third = _signed_in(limited_app, "hal", confirmed=False, address="10.0.0.3")
+    response = Auth(third).post_form("/auth/confirm", {}, form_page="/auth/unconfirmed")
+    assert response.status_code == 429
+    assert len(outbox) == sent + 2 + 3  # registration mails for fay, gus, hal and two resends
 
 
 def test_sign_in_attempts_are_limited_per_address(limited_app):

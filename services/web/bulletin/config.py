@@ -159,6 +159,12 @@ class Config:
         self.API_TOKEN_TTL = _int(env, "API_TOKEN_TTL", 3600)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT") or "10/minute"
+        # Failed sign-ins per account, from any address (browsers that signed in
+        # to the account before are exempt, so the owner is never locked out).
+        self.ACCOUNT_SIGN_IN_LIMIT = env.get("ACCOUNT_SIGN_IN_LIMIT") or "10/15 minutes"
+        # Mails a person can trigger (resend confirmation, change email), per
+        # user and per address: an inbox is not to be flooded.
+        self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5/hour"
         self.API_WRITE_RATE_LIMIT = env.get("API_WRITE_RATE_LIMIT") or "120/minute"
         # Behind nginx: how many proxies set each X-Forwarded-* header (0 = no proxy,
         # so clients cannot forge their address). Compose sets 1.

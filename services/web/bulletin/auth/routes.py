@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
+from .. import throttle
 from ..extensions import limiter, login_manager
 from ..forms import Form
 from ..models import User
-from ..services import ServiceError, accounts
+from ..services import ServiceError, TooManyAttempts, accounts
 from . import bp
 from .forms import (
     ChangeEmailForm,
@@ -38,6 +51,22 @@ NO_USER_BLUEPRINTS = {"health", "api", "legacy_api", "api-docs", "api_docs_asset
 auth_limit = limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
 
 
+def _signed_in_user() -> str:
+    return f"user:{getattr(current_user, 'id', 'anonymous')}"
+
+
+def _user_at_address() -> str:
+    return f"{_signed_in_user()}@{get_remote_address()}"
+
+
+# Forms that check the current password are sign-in attempts too: the same
+# limit, counted per user and address.
+password_check_limit = limiter.limit(
+    lambda: current_app.config["AUTH_RATE_LIMIT"], key_func=_user_at_address, methods=["POST"]
+)
+DEVICE_COOKIE = "bulletin_device"
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     return accounts.load_login_session(session_id)
@@ -59,6 +88,39 @@ def _sign_in(user: User, *, remember: bool) -> None:
     session.clear()
     accounts.start_login_session(user)
     login_user(user, remember=remember)
+    # This browser now counts as the owner's: the per-account limit on failed
+    # sign-ins does not apply to it (see accounts.authenticate).
+    g.device_cookie = accounts.device_token(user)
+
+
+@bp.after_app_request
+def set_device_cookie(response: Response) -> Response:
+    if token := g.pop("device_cookie", None):
+        config = current_app.config
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=accounts.DEVICE_COOKIE_MAX_AGE,
+            secure=config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+            path="/auth/",
+        )
+    return response
+
+
+def _spend_mail_allowance() -> None:
+    """Count a mail this user asked for, per user and per address; 429 when spent."""
+    wait = throttle.spend(
+        current_app.config["MAIL_RATE_LIMIT"],
+        ("mail", f"user:{current_user.id}"),
+        ("mail", f"address:{get_remote_address()}"),
+    )
+    if wait is not None:
+        raise TooManyRequests(
+            "You asked for too many emails. Wait a while before asking again.",
+            retry_after=wait,
+        )
 
 
 def _show_service_error(form: Form, error: ServiceError) -> None:
@@ -77,7 +139,14 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(login=form.email.data, password=form.password.data)
+        try:
+            user = accounts.authenticate(
+                login=form.email.data,
+                password=form.password.data,
+                device_user=accounts.device_user(request.cookies.get(DEVICE_COOKIE)),
+            )
+        except TooManyAttempts as error:
+            raise TooManyRequests(error.message, retry_after=error.retry_after) from None
         if user is not None:
             _sign_in(user, remember=form.remember_me.data)
             return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
@@ -146,6 +215,7 @@ def resend_confirmation():
     if current_user.confirmed:
         return redirect(url_for("main.index"))
     if Form().validate_on_submit():
+        _spend_mail_allowance()
         accounts.send_confirmation(current_user)
         flash("A new confirmation link has been sent to your email.", "info")
     return redirect(url_for("auth.unconfirmed"))
@@ -153,6 +223,7 @@ def resend_confirmation():
 
 @bp.route("/change-password", methods=["GET", "POST"])
 @login_required
+@password_check_limit
 def change_password():
     """Change the password; every other session is signed out."""
     form = ChangePasswordForm()
@@ -204,10 +275,12 @@ def password_reset(token: str):
 
 @bp.route("/change-email", methods=["GET", "POST"])
 @login_required
+@password_check_limit
 def change_email_request():
     """Mail a confirmation link to the new address."""
     form = ChangeEmailForm()
     if form.validate_on_submit():
+        _spend_mail_allowance()
         try:
             accounts.request_email_change(
                 current_user, new_email=form.email.data, password=form.password.data

@@ -18,3 +18,11 @@ class ServiceError(Exception):
 
 class Conflict(ServiceError):
     """The request clashes with stored data (a taken email or username)."""
+
+
+class TooManyAttempts(ServiceError):
+    """A limit on attempts is spent; ``retry_after`` seconds until the next may be made."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

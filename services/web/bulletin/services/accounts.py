@@ -11,13 +11,14 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import throttle
 from ..email import external_url, send_email
 from ..email_links import make_token, read_token
 from ..extensions import db
 from ..models import DEFAULT_ROLE, LoginSession, Role, User, utcnow
 from ..models.user import normalize_email
 from ..passwords import hash_password, needs_rehash, spend_verify_time, verify_password
-from . import Conflict, ServiceError
+from . import Conflict, ServiceError, TooManyAttempts
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
 
@@ -86,18 +87,56 @@ def register_user(
     return user
 
 
-def authenticate(*, login: str, password: str) -> User | None:
-    """The user whose credentials these are, or None; both failures look alike."""
+def _failed_sign_ins(user: User) -> tuple[str, str]:
+    return ("failed-sign-in", str(user.id))
+
+
+def authenticate(*, login: str, password: str, device_user: str | None = None) -> User | None:
+    """The user whose credentials these are, or None; both failures look alike.
+
+    Failures also count per account (ACCOUNT_SIGN_IN_LIMIT), whatever address
+    they come from; when spent, the account refuses every password for a while.
+    A browser that signed in to it before (``device_user``, the public id its
+    device cookie names) is let through, so
+    an attacker can slow guessing down but never lock the owner out; a password
+    reset starts the count again.
+    """
     user = find_user_by_login(login)
     if user is None:
         spend_verify_time(password)
         return None
+    limit = current_app.config["ACCOUNT_SIGN_IN_LIMIT"]
+    known_device = device_user == str(user.public_id)
+    wait = None if known_device else throttle.retry_after(limit, _failed_sign_ins(user))
+    if wait is not None:
+        spend_verify_time(password)
+        raise TooManyAttempts(
+            "Too many failed sign-ins for this account. Try again in "
+            f"{max(1, wait // 60)} minute(s), or reset your password by email.",
+            retry_after=wait,
+        )
     if not verify_password(user.password_hash, password):
+        throttle.spend(limit, _failed_sign_ins(user))
         return None
+    throttle.forget(limit, _failed_sign_ins(user))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def device_token(user: User) -> str:
+    """What a browser keeps after signing in: it names the account it knows."""
+    return make_token("device", {"user": str(user.public_id)})
+
+
+def device_user(token: str | None) -> str | None:
+    """The public id of the account a device cookie names, if it is genuine."""
+    payload = read_token("device", token or "", DEVICE_COOKIE_MAX_AGE)
+    return str(payload.get("user")) if payload else None
 
 
 def start_login_session(user: User) -> str:
@@ -235,6 +274,7 @@ def reset_password(token: str, new_password: str) -> bool:
     user.password_hash = hash_password(new_password)
     _end_all_sessions(user)
     db.session.commit()
+    throttle.forget(current_app.config["ACCOUNT_SIGN_IN_LIMIT"], _failed_sign_ins(user))
     return True
 
 

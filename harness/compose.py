@@ -15,7 +15,12 @@ from pathlib import Path
 from harness.waiting import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_IMAGES = ("python:3.12-slim-bookworm", "postgres:16-bookworm", "nginx:1.27-bookworm")
+BASE_IMAGES = (
+    "python:3.12-slim-bookworm",
+    "postgres:16-bookworm",
+    "nginx:1.27-bookworm",
+    "redis:7-bookworm",
+)
 
 
 def compose_command() -> list[str] | None:

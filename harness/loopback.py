@@ -113,6 +113,10 @@ class LoopbackStack:
     https_port: int = field(default_factory=free_port)
     hsts_max_age: int = 31_536_000
     max_content_length: int = 1024 * 1024
+    # nginx's per-address limit on sign-in requests (production's by default).
+    sign_in_rate: str = "30r/m"
+    sign_in_burst: int = 20
+    redis_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -129,7 +133,7 @@ class LoopbackStack:
 
     @property
     def app(self) -> subprocess.Popen:
-        return self.processes[0]
+        return self.processes[1]  # after redis
 
     def flask_env(self) -> dict[str, str]:
         """The environment the web container would have."""
@@ -144,6 +148,8 @@ class LoopbackStack:
             "PROXY_HOPS": "1",
             "MAX_CONTENT_LENGTH": str(self.max_content_length),
             "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
+            # Rate-limit counts shared by the workers, as in production.
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{self.redis_port}/0",
             # Links in mail: the address the tests browse, on nginx's https port.
             "SERVER_NAME": "127.0.0.1",
             "HTTPS_PORT": str(self.https_port),
@@ -158,6 +164,17 @@ class LoopbackStack:
             self.certs, generate_local_certs.parse_names("localhost", "")
         )
         self.app_env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        redis = shutil.which("redis-server")
+        if redis is None:
+            raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
+        self.processes.append(
+            subprocess.Popen(
+                [redis, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]
+                + ["--appendonly", "no", "--dir", str(self.prefix)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         with open(self.app_log, "w") as log:
             self.processes.append(
                 subprocess.Popen(
@@ -202,6 +219,8 @@ class LoopbackStack:
                 "ACME_WEBROOT": str(self.prefix / "acme"),
                 "ACCESS_LOG": str(self.access_log),
                 "HSTS_MAX_AGE": str(self.hsts_max_age),
+                "NGINX_SIGN_IN_RATE": self.sign_in_rate,
+                "NGINX_SIGN_IN_BURST": str(self.sign_in_burst),
             },
         )
         (self.prefix / "tmp").mkdir(exist_ok=True)

@@ -67,6 +67,8 @@ def compose(compose_cli, tmp_path_factory) -> Iterator[Compose]:
         tmp_path_factory.mktemp("compose"),
         {
             "AUTH_RATE_LIMIT": "1000/minute",
+            "NGINX_SIGN_IN_RATE": "100r/s",
+            "NGINX_SIGN_IN_BURST": "1000",
             "GUNICORN_WORKERS": "2",
         },
     ) as project:

@@ -47,6 +47,7 @@ def test_without_mail_server_the_message_goes_to_the_log(caplog):
 def test_production_without_mail_server_logs_no_body(caplog, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("SERVER_NAME", "bulletin.example.com")
+    monkeypatch.setenv("GUNICORN_WORKERS", "1")
     app = create_app(
         "production",
         {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 
@@ -43,6 +44,8 @@ class Mailbox:
 def stack(tmp_path_factory) -> Iterator[Stack]:
     if not os.path.exists(NGINX):
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
     database_url = os.environ.get("TEST_DATABASE_URL", "")
     if not database_url:
         pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (see .ci/run)")
@@ -60,6 +63,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
                 "AUTH_RATE_LIMIT": "1000/minute",
                 "GUNICORN_WORKERS": "2",
             },
+            # Every test here signs in from loopback: nginx's limit is tested apart.
+            sign_in_rate="100r/s",
+            sign_in_burst=1000,
         )
         try:
             loopback.start()

@@ -4,7 +4,11 @@ from bulletin import create_app
 from bulletin.config import DEV_SECRET_KEY, ConfigError, load_config
 
 STRONG_KEY = "k" * 48
-PRODUCTION = {"SECRET_KEY": STRONG_KEY, "SERVER_NAME": "bulletin.example.com"}
+PRODUCTION = {
+    "SECRET_KEY": STRONG_KEY,
+    "SERVER_NAME": "bulletin.example.com",
+    "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
+}
 
 
 @pytest.mark.parametrize(
@@ -61,6 +65,7 @@ def test_production_hashes_passwords_at_owasp_strength(monkeypatch):
 
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("SERVER_NAME", "bulletin.example.com")
+    monkeypatch.setenv("GUNICORN_WORKERS", "1")
     for name in ("ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "ARGON2_PARALLELISM"):
         monkeypatch.delenv(name, raising=False)
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -69,3 +74,28 @@ def test_production_hashes_passwords_at_owasp_strength(monkeypatch):
     testing = create_app("testing")
     with testing.app_context():
         assert hash_password("a long passphrase").startswith("$argon2id$v=19$m=64,t=1,p=1$")
+
+
+@pytest.mark.parametrize(
+    "settings, refused",
+    [
+        ({"RATELIMIT_STORAGE_URI": ""}, True),  # memory:// by default, workers by CPU count
+        ({"RATELIMIT_STORAGE_URI": "memory://", "GUNICORN_WORKERS": "3"}, True),
+        ({"RATELIMIT_STORAGE_URI": "memory://", "GUNICORN_WORKERS": "1"}, False),
+        ({"RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_ALLOW_MEMORY": "1"}, False),
+        ({"RATELIMIT_STORAGE_URI": "redis://redis:6379/0", "GUNICORN_WORKERS": "9"}, False),
+    ],
+)
+def test_production_refuses_per_worker_rate_limit_counts(settings, refused):
+    env = {**PRODUCTION, **settings}
+    if refused:
+        with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI=redis://"):
+            load_config("production", env)
+    else:
+        load_config("production", env)
+
+
+def test_production_requires_server_name():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SERVER_NAME"}
+    with pytest.raises(ConfigError, match="SERVER_NAME is not set"):
+        load_config("production", env)

@@ -24,6 +24,7 @@ def _format(app, message: str, headers: dict[str, str]) -> str:
 def test_production_logs_json_lines_with_the_request_id(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("SERVER_NAME", "bulletin.example.com")
+    monkeypatch.setenv("GUNICORN_WORKERS", "1")
     app = create_app("production")
     line = _format(app, "hello", {"X-Request-ID": "abc123"})
     entry = json.loads(line)

@@ -158,6 +158,9 @@ class Config:
         # JSON API: bearer tokens (signed JWTs) and rate limits.
         self.API_TOKEN_TTL = _int(env, "API_TOKEN_TTL", 3600)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self.RATELIMIT_ALLOW_MEMORY = _flag(env.get("RATELIMIT_ALLOW_MEMORY"))
+        # Only to judge memory:// above; 0 means gunicorn's default (2 x CPUs + 1).
+        self.GUNICORN_WORKERS = _int(env, "GUNICORN_WORKERS", 0)
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT") or "10/minute"
         # Failed sign-ins per account, from any address (browsers that signed in
         # to the account before are exempt, so the owner is never locked out).
@@ -233,6 +236,17 @@ class ProductionConfig(Config):
             )
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        if (
+            self.RATELIMIT_STORAGE_URI.startswith("memory://")
+            and self.GUNICORN_WORKERS != 1
+            and not self.RATELIMIT_ALLOW_MEMORY
+        ):
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URI is memory:// with several gunicorn workers: each "
+                "worker would count alone and let several times the sign-in limit through. "
+                "Set RATELIMIT_STORAGE_URI=redis://host:6379/0 (the compose stack runs "
+                "redis), or GUNICORN_WORKERS=1, or RATELIMIT_ALLOW_MEMORY=1 to accept it."
+            )
         if not self.PUBLIC_HOST:
             raise ConfigError(
                 "SERVER_NAME is not set: set it to the host name people use for this "

@@ -301,6 +301,20 @@ class HttpsStackChecks:
         assert link.group(0).startswith(f"https://{stack.public_host}/auth/reset/")
         assert "attacker.example" not in mail
 
+    def test_emailed_link_tokens_stay_out_of_nginx_and_app_logs(self, stack: Stack):
+        secret = "s3cret-" + uuid.uuid4().hex
+        paths = [
+            f"/auth/reset/{secret}a",
+            f"/auth/login?next=%2Fauth%2Fconfirm%2F{secret}b",
+            f"/auth/change-email/{secret}c?next=%252Fauth%252Freset%252F{secret}d",
+        ]
+        session = stack.session()
+        for path in paths:
+            session.get(stack.https_url + path, allow_redirects=False)
+        wait_for(lambda: stack.nginx_log().count("[redacted]") >= 4, 10, "redacted lines")
+        assert secret not in stack.nginx_log()
+        assert secret not in stack.app_log()
+
     def test_one_request_id_in_nginx_and_app_logs_and_the_real_client_address(self, stack: Stack):
         parts = urlsplit(stack.https_url)
         context = ssl.create_default_context(cafile=str(stack.ca_file))

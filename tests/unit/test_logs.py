@@ -1,6 +1,8 @@
 import json
 import logging
 
+import pytest
+
 from bulletin import create_app
 from bulletin.logs import HANDLER_NAME, redact
 
@@ -42,3 +44,17 @@ def test_werkzeug_request_lines_are_redacted(caplog):
     create_app("development")
     logging.getLogger("werkzeug").info('"GET /auth/reset/tok.en.value HTTP/1.1" 200')
     assert "tok.en.value" not in caplog.text and "[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /auth/login?next=%2Fauth%2Freset%2Fsecret-token.abc HTTP/1.1",
+        "GET /auth/login?next=%2fauth%2fconfirm%2fsecret-token.abc HTTP/1.1",
+        "GET /x?next=%252Fauth%252Fchange-email%252Fsecret-token.abc HTTP/1.1",
+        "GET /auth/confirm/secret-token.abc?next=%2Fauth%2Freset%2Fsecret-token.abc HTTP/1.1",
+    ],
+)
+def test_percent_encoded_tokens_are_redacted(line):
+    assert "secret-token" not in redact(line)
+    assert "[redacted]" in redact(line)

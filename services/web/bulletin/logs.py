@@ -16,8 +16,14 @@ from pythonjsonlogger.json import JsonFormatter
 HANDLER_NAME = "bulletin"
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 JSON_FIELDS = ["asctime", "levelname", "name", "message", "request_id"]
-# Confirmation, reset and email-change links carry a token in the path.
-_TOKEN_IN_PATH = re.compile(r"(/auth/(?:confirm|reset|change-email)/)[^\s?\"]+")
+# Confirmation, reset and email-change links carry a token in the path, and a
+# link followed while signed out carries it again, percent-encoded, in ?next=
+# (once or twice encoded). nginx's log format redacts the same way.
+_SLASH = r"(?:/|%2F|%252F)"
+_TOKEN_IN_PATH = re.compile(
+    rf"({_SLASH}auth{_SLASH}(?:confirm|reset|change-email){_SLASH})[A-Za-z0-9._~-]+",
+    re.IGNORECASE,
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 

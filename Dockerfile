@@ -13,7 +13,8 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     FLASK_APP=bulletin
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app bulletin
+RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app bulletin \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/bulletin
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=root:root services/web/ /app/

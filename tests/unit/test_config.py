@@ -99,3 +99,35 @@ def test_production_requires_server_name():
     env = {k: v for k, v in PRODUCTION.items() if k != "SERVER_NAME"}
     with pytest.raises(ConfigError, match="SERVER_NAME is not set"):
         load_config("production", env)
+
+
+def test_development_without_a_secret_key_generates_one_and_keeps_it(monkeypatch, tmp_path):
+    """The old public default let anyone on the LAN sign a developer's API tokens."""
+    from bulletin.config import DEV_SECRET_KEY
+
+    key_file = tmp_path / "state/secret_key"
+    monkeypatch.setenv("GENERATED_SECRET_KEY_FILE", str(key_file))
+    monkeypatch.setenv("SECRET_KEY", DEV_SECRET_KEY)  # as an old .env still says
+    first = create_app("development", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.delenv("SECRET_KEY")
+    again = create_app("development", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    key = first.config["SECRET_KEY"]
+    assert key != DEV_SECRET_KEY and len(key) >= 48
+    assert again.config["SECRET_KEY"] == key  # kept across restarts
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_secret_files_win_and_say_what_is_wrong(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("k" * 40 + "\n")
+    env = {**PRODUCTION, "SECRET_KEY": "ignored" * 6, "SECRET_KEY_FILE": str(key_file)}
+    assert load_config("production", env).SECRET_KEY == "k" * 40
+    with pytest.raises(ConfigError, match="SECRET_KEY_FILE='/nowhere' cannot be read"):
+        load_config("production", {**env, "SECRET_KEY_FILE": "/nowhere"})
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        load_config("production", {**env, "SECRET_KEY_FILE": str(tmp_path / "empty")})
+    url_file = tmp_path / "database_url"
+    url_file.write_text("postgres://u:p@db/bulletin")
+    config = load_config("production", {**PRODUCTION, "DATABASE_URL_FILE": str(url_file)})
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql://u:p@db/bulletin"

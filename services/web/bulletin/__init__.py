@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from .assets import version_static_urls
-from .config import load_config
+from .config import generated_secret_key, load_config
 from .urls import IdConverter, id_schema
 
 # Security schemes for the OpenAPI document: bearer tokens by default,
@@ -42,6 +42,12 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{os.path.join(app.instance_path, 'bulletin.sqlite')}"
+        )
+
+    if not app.config["SECRET_KEY"]:
+        # Development without SECRET_KEY: a random key, kept across restarts.
+        app.config["SECRET_KEY"] = generated_secret_key(
+            app.config["GENERATED_SECRET_KEY_FILE"] or os.path.join(app.instance_path, "secret_key")
         )
 
     from .logs import configure_logging

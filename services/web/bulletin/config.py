@@ -6,13 +6,17 @@ environment in, so tests can build an app from a plain mapping.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import socket
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
-# Shipped in .env.example; production refuses to run with it.
-DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (refused in production)
+# Shipped in .env.example until this release, so still in some .env files:
+# production refuses it, development replaces it with a generated key.
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (refused everywhere but tests)
 
 
 # Names every deployment answers to: health checks and probes from inside the
@@ -31,6 +35,48 @@ def _flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def secret(env: Mapping[str, str], name: str) -> str | None:
+    """``name``, or the contents of the file ``<name>_FILE`` names, which wins.
+
+    Docker and Kubernetes hand secrets over as files, so they never sit in the
+    environment that `docker inspect` shows.
+    """
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return env.get(name) or None
+    try:
+        value = Path(path).read_text().strip()
+    except OSError as error:
+        raise ConfigError(
+            f"{name}_FILE={path!r} cannot be read ({error.strerror}): mount the secret "
+            f"there, or unset {name}_FILE and set {name}."
+        ) from None
+    if not value:
+        raise ConfigError(f"{name}_FILE={path!r} is empty: put the {name} in it.")
+    return value
+
+
+def generated_secret_key(path: str) -> str:
+    """A random key made on first use and kept in ``path``, for development.
+
+    A published default would let anyone who can reach a developer's stack
+    sign sessions and API tokens; this one never leaves the machine.
+    """
+    file = Path(path)
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        draft = file.with_name(f".{file.name}.{secrets.token_hex(8)}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, file)  # atomic: replicas starting together keep the first key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return file.read_text().strip()
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -115,8 +161,12 @@ class Config:
     MAIL_SEND_ASYNC = True
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
-        self.SQLALCHEMY_DATABASE_URI = database_url(env.get("DATABASE_URL"))
+        # Unset in development: create_app generates one (GENERATED_SECRET_KEY_FILE).
+        self.SECRET_KEY = secret(env, "SECRET_KEY")
+        if self.SECRET_KEY == DEV_SECRET_KEY and self.ENV_NAME == "development":
+            self.SECRET_KEY = None
+        self.GENERATED_SECRET_KEY_FILE = env.get("GENERATED_SECRET_KEY_FILE") or None
+        self.SQLALCHEMY_DATABASE_URI = database_url(secret(env, "DATABASE_URL"))
         self.MAX_CONTENT_LENGTH = _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
         self.POSTS_PER_PAGE = _int(env, "POSTS_PER_PAGE", 20)
         self.FOLLOWERS_PER_PAGE = _int(env, "FOLLOWERS_PER_PAGE", 50)
@@ -152,12 +202,12 @@ class Config:
         self.MAIL_USE_TLS = _flag(env.get("MAIL_USE_TLS"), default=True)
         self.MAIL_USE_SSL = _flag(env.get("MAIL_USE_SSL"))
         self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
-        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_PASSWORD = secret(env, "MAIL_PASSWORD")
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "Bulletin <noreply@localhost>"
         self.MAIL_SUBJECT_PREFIX = env.get("MAIL_SUBJECT_PREFIX", "[Bulletin] ")
         # JSON API: bearer tokens (signed JWTs) and rate limits.
         self.API_TOKEN_TTL = _int(env, "API_TOKEN_TTL", 3600)
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self.RATELIMIT_STORAGE_URI = secret(env, "RATELIMIT_STORAGE_URI") or "memory://"
         self.RATELIMIT_ALLOW_MEMORY = _flag(env.get("RATELIMIT_ALLOW_MEMORY"))
         # Only to judge memory:// above; 0 means gunicorn's default (2 x CPUs + 1).
         self.GUNICORN_WORKERS = _int(env, "GUNICORN_WORKERS", 0)
@@ -206,6 +256,7 @@ class TestingConfig(Config):
 
     def __init__(self, env: Mapping[str, str]) -> None:
         super().__init__(env)
+        self.SECRET_KEY = self.SECRET_KEY or "testing-only-key"  # noqa: S105
         # The test suite passes the database it wants; never touch the dev one.
         self.SQLALCHEMY_DATABASE_URI = "sqlite://"
         self.MAIL_SERVER = None
@@ -228,11 +279,12 @@ class ProductionConfig(Config):
         self.PREFERRED_URL_SCHEME = env.get("PREFERRED_URL_SCHEME") or "https"
 
     def check(self) -> None:
-        if self.SECRET_KEY == DEV_SECRET_KEY:
+        if not self.SECRET_KEY or self.SECRET_KEY == DEV_SECRET_KEY:
             raise ConfigError(
                 "SECRET_KEY is missing or still the development default: set SECRET_KEY "
                 "to a long random value, for example the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` (or put "
+                "it in a file and set SECRET_KEY_FILE)."
             )
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")

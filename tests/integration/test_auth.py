@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import update
 
 from bulletin.email_links import make_token
-from bulletin.models import LoginSession, User
+from bulletin.extensions import db
+from bulletin.models import LoginSession, User, utcnow
 from bulletin.services import accounts
 from tests.support import PASSWORD, Auth, count, get_user, link_in
 
@@ -264,6 +267,46 @@ def test_remember_cookie_replayed_after_logout_is_rejected(app, client, auth, ma
     auth.logout()
     assert location(_replay(app, captured)) == "/auth/login"
     assert count(app, LoginSession) == 0
+
+
+def _age_sessions(app, **ago) -> None:
+    """Move every session's sign-in and last request ``ago`` into the past."""
+    with app.app_context():
+        past = utcnow() - timedelta(**ago)
+        db.session.execute(update(LoginSession).values(created_at=past, last_seen_at=past))
+        db.session.commit()
+
+
+def test_a_remembered_session_ends_after_its_lifetime(app, client, auth, make_user):
+    """A 400-day-old row with its remember cookie used to still sign in."""
+    make_user("uma")
+    auth.login("uma@example.com", remember=True)
+    captured = {"remember_token": _cookies(client)["remember_token"]}
+    _age_sessions(app, days=13)
+    assert _replay(app, captured).status_code == 200  # within 14 days: still signed in
+    _age_sessions(app, days=400)
+    assert location(_replay(app, captured)) == "/auth/login"
+
+
+def test_a_session_without_remember_me_ends_when_idle(app, client, auth, make_user):
+    make_user("vic")
+    auth.login("vic@example.com")
+    captured = {"session": _cookies(client)["session"]}
+    _age_sessions(app, minutes=100)
+    assert _replay(app, captured).status_code == 200  # a request renews it
+    _age_sessions(app, minutes=121)
+    assert location(_replay(app, captured)) == "/auth/login"
+
+
+def test_prune_sessions_deletes_only_expired_rows(app, auth, make_user, runner):
+    make_user("wes")
+    make_user("xan")
+    auth.login("wes@example.com", remember=True)
+    _age_sessions(app, days=20)
+    Auth(app.test_client()).login("xan@example.com")  # a fresh one stays
+    result = runner.invoke(args=["prune-sessions"])
+    assert result.exit_code == 0 and "Deleted 1 expired" in result.output
+    assert count(app, LoginSession) == 1
 
 
 def test_cookies_replayed_after_password_change_are_rejected(app, client, auth, make_user):

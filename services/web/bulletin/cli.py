@@ -38,6 +38,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(prepare_database)
     app.cli.add_command(seed)
+    app.cli.add_command(prune_sessions)
     app.cli.add_command(run_tests)
 
 
@@ -123,6 +124,13 @@ def prepare_database(wait_seconds: int, migrate: bool) -> None:
         raise click.ClickException(str(error)) from None
     if migrate:
         startup.upgrade_schema()
+
+
+@click.command("prune-sessions")
+@with_appcontext
+def prune_sessions() -> None:
+    """Delete signed-in sessions that have expired (run it daily, e.g. from cron)."""
+    click.echo(f"Deleted {accounts.prune_login_sessions()} expired sessions.")
 
 
 @click.command("seed")

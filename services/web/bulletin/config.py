@@ -171,6 +171,9 @@ class Config:
         self.POSTS_PER_PAGE = _int(env, "POSTS_PER_PAGE", 20)
         self.FOLLOWERS_PER_PAGE = _int(env, "FOLLOWERS_PER_PAGE", 50)
         self.COMMENTS_PER_PAGE = _int(env, "COMMENTS_PER_PAGE", 30)
+        # A signed-in browser without "remember me" is signed out after this long
+        # without a request (remembered ones last REMEMBER_COOKIE_DURATION, 14 days).
+        self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_int(env, "SESSION_IDLE_MINUTES", 120))
         self.CONFIRM_TOKEN_MAX_AGE = _int(env, "CONFIRM_TOKEN_MAX_AGE", 24 * 3600)
         self.RESET_TOKEN_MAX_AGE = _int(env, "RESET_TOKEN_MAX_AGE", 3600)
         # argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).

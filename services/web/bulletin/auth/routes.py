@@ -86,7 +86,7 @@ def check_signed_in_user():
 def _sign_in(user: User, *, remember: bool) -> None:
     # A fresh session: nothing from before sign-in carries over.
     session.clear()
-    accounts.start_login_session(user)
+    accounts.start_login_session(user, remember=remember)
     login_user(user, remember=remember)
     # This browser now counts as the owner's: the per-account limit on failed
     # sign-ins does not apply to it (see accounts.authenticate).

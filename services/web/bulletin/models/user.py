@@ -105,7 +105,11 @@ class LoginSession(Model):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every session ends REMEMBER_COOKIE_DURATION after sign-in; one without
+    # "remember me" ends sooner, after SESSION_IDLE_TIMEOUT without a request.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Follow(Model):

@@ -11,6 +11,13 @@ Idempotent: the CA is kept for ten years once made (devices that trust it
 keep trusting it); the server certificate is remade only when it is missing,
 has other names than asked for, was signed by another CA or expires within
 30 days. It lives 365 days, inside the 398 days browsers accept.
+
+People install the CA on laptops and phones, so it can sign for nothing but
+local names: its Name Constraints permit localhost and *.localhost, the LAN
+suffixes (.local, .lan, .home.arpa, .internal), loopback and private address
+ranges, and SERVER_NAME and CERT_EXTRA_SANS as they were when it was made.
+Private keys are created with mode 0600. The server certificate and key go in
+server/ beside the CA, so nginx mounts that folder and never sees ca.key.
 """
 
 from __future__ import annotations
@@ -31,11 +38,25 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_LIFETIME = datetime.timedelta(days=3650)
 SERVER_LIFETIME = datetime.timedelta(days=365)
 RENEW_BEFORE = datetime.timedelta(days=30)
+SERVER_DIR = "server"  # what nginx mounts: the server certificate and key, not the CA's key
 DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 HOSTNAME = re.compile(rf"^(\*\.)?{LABEL}(\.{LABEL})*$")
 
 GeneralName = x509.DNSName | x509.IPAddress
+# What the CA may sign for, whatever names are asked for later.
+LOCAL_DOMAINS = ("localhost", "local", "lan", "home.arpa", "internal")
+LOCAL_NETWORKS = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",  # carrier-grade NAT, as VPN meshes use
+    "169.254.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
 
 
 class BadName(ValueError):
@@ -68,14 +89,17 @@ def _now() -> datetime.datetime:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+    """Write a private key that is never readable by others, not even for a moment."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         )
-    )
-    path.chmod(0o600)
 
 
 def _write_cert(path: Path, cert: x509.Certificate) -> None:
@@ -89,7 +113,46 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def make_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def name_constraints(names: list[GeneralName]) -> x509.NameConstraints:
+    """Local names and networks, and the names asked for now."""
+    permitted: list[x509.GeneralName] = [x509.DNSName(d) for d in LOCAL_DOMAINS]
+    permitted += [x509.IPAddress(ipaddress.ip_network(n)) for n in LOCAL_NETWORKS]
+    for name in names:
+        if isinstance(name, x509.DNSName):
+            constraint: x509.GeneralName = x509.DNSName(name.value.removeprefix("*."))
+        else:
+            address = name.value
+            constraint = x509.IPAddress(ipaddress.ip_network(f"{address}/{address.max_prefixlen}"))
+        if not any(_permits(p, name) for p in permitted):
+            permitted.append(constraint)
+    return x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None)
+
+
+def _permits(constraint: x509.GeneralName, name: GeneralName) -> bool:
+    if isinstance(constraint, x509.DNSName) and isinstance(name, x509.DNSName):
+        host, domain = name.value.removeprefix("*."), constraint.value
+        return host == domain or host.endswith("." + domain)
+    if isinstance(constraint, x509.IPAddress) and isinstance(name, x509.IPAddress):
+        network = constraint.value
+        return isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network) and (
+            name.value.version == network.version and name.value in network
+        )
+    return False
+
+
+def not_permitted(ca_cert: x509.Certificate, names: list[GeneralName]) -> list[str]:
+    """The names this CA may not sign for (none when it has no constraints)."""
+    try:
+        constraints = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return []  # a CA made before constraints existed: it keeps working
+    permitted = constraints.permitted_subtrees or []
+    return [str(n.value) for n in names if not any(_permits(p, n) for p in permitted)]
+
+
+def make_ca(
+    directory: Path, names: list[GeneralName]
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -122,6 +185,7 @@ def make_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(name_constraints(names), critical=True)
         .sign(key, hashes.SHA256())
     )
     _write_key(directory / "ca.key", key)
@@ -171,20 +235,22 @@ def make_server_cert(
         .sign(ca_key, hashes.SHA256())
     )
     # Key first, certificate last: nginx never sees a certificate without its key.
-    _write_key(directory / "server.key", key)
+    server = directory / SERVER_DIR
+    server.mkdir(exist_ok=True)
+    _write_key(server / "server.key", key)
     # nginx sends the chain it is given: leaf, then the CA.
-    (directory / "server.crt").write_bytes(
+    (server / "server.crt").write_bytes(
         cert.public_bytes(serialization.Encoding.PEM)
         + ca_cert.public_bytes(serialization.Encoding.PEM)
     )
-    (directory / "server.crt").chmod(0o644)
+    (server / "server.crt").chmod(0o644)
     return cert
 
 
 def why_remake(directory: Path, names: list[GeneralName], ca_cert: x509.Certificate) -> str | None:
     """Why the server certificate must be made again, or None when it is fine."""
-    path = directory / "server.crt"
-    if not path.exists() or not (directory / "server.key").exists():
+    path = directory / SERVER_DIR / "server.crt"
+    if not path.exists() or not (directory / SERVER_DIR / "server.key").exists():
         return "no server certificate yet"
     cert = x509.load_pem_x509_certificates(path.read_bytes())[0]
     if cert.issuer != ca_cert.subject:
@@ -205,8 +271,16 @@ def ensure_certificates(directory: Path, names: list[GeneralName]) -> list[str]:
         ca_cert = x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes())
         ca_key = _load_key(directory / "ca.key")
     else:
-        ca_cert, ca_key = make_ca(directory)
+        ca_cert, ca_key = make_ca(directory, names)
         done.append(f"made a new local CA: {directory / 'ca.crt'} (trust it once per device)")
+    refused = not_permitted(ca_cert, names)
+    if refused:
+        raise BadName(
+            f"the local CA may not sign for {', '.join(refused)}: its name constraints were "
+            "set when it was made. Move certs/local/ca.crt and ca.key away and run again "
+            "to make a new CA (then trust the new one on each device), or use a name "
+            "under .local, .lan, .home.arpa or .internal, or a private address"
+        )
     reason = why_remake(directory, names, ca_cert)
     if reason:
         make_server_cert(directory, names, ca_cert, ca_key)
@@ -231,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     except BadName as error:
         print(f"generate_local_certs: {error}", file=sys.stderr)
         return 2
-    for line in ensure_certificates(args.dir, names) or ["certificates present and current"]:
+    try:
+        done = ensure_certificates(args.dir, names)
+    except BadName as error:
+        print(f"generate_local_certs: {error}", file=sys.stderr)
+        return 2
+    for line in done or ["certificates present and current"]:
         print(f"generate_local_certs: {line}")
     return 0
 

@@ -21,7 +21,7 @@ case ",${TLS_CERTIFICATES:-local}," in
   *,letsencrypt,*) mode=letsencrypt ;;
   *) mode=local ;;
 esac
-local_cert="${LOCAL_CERTIFICATE:-/certs/local/server.crt}"
+local_cert="${LOCAL_CERTIFICATE:-/certs/local/server.crt}"   # certs/local/server/ on the host
 local_key="${LOCAL_CERTIFICATE_KEY:-/certs/local/server.key}"
 le_live="${LETSENCRYPT_LIVE:-/etc/letsencrypt/live/bulletin}"
 interval="${TLS_WATCH_INTERVAL:-60}"

@@ -153,6 +153,8 @@ def roles(app: Flask) -> dict[str, Role]:
 def live_server(app) -> Iterator[str]:
     """The app on a real HTTP server on a free loopback port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Links in mail name the public host: here, this server.
+    app.config["PUBLIC_HOST"] = f"127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

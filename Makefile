@@ -23,7 +23,9 @@ help:
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt -e services/web
+	$(BIN)/pip install --quiet --require-hashes -r services/web/requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e services/web
 	touch $@
 
 venv: $(BIN)/.installed

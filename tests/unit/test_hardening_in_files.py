@@ -1,0 +1,47 @@
+"""What the deployment files promise, checked where a review would look: every
+image pinned to a release, certbot as locked down as the other services, and
+the image's Python packages installed only with their pinned hashes. The Pebble
+test runs certbot under this hardening for real."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILES = ["docker-compose.yml", "docker-compose.prod.yml", "tests/compose/pebble.yml"]
+
+
+def images() -> list[str]:
+    found = []
+    for name in COMPOSE_FILES:
+        services = yaml.safe_load((ROOT / name).read_text()).get("services", {})
+        found += [s["image"] for s in services.values() if "image" in s]
+    found += re.findall(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.M)
+    return [image for image in found if image != "bulletin-web"]  # built here
+
+
+def test_every_image_names_a_release():
+    for image in images():
+        name, _, tag = image.partition(":")
+        assert tag and tag != "latest", f"{image}: pin a version"
+        assert re.match(r"v?\d", tag), f"{image}: the tag should start with a version"
+
+
+def test_certbot_runs_read_only_without_capabilities():
+    certbot = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["certbot"]
+    assert certbot["read_only"] is True
+    assert certbot["cap_drop"] == ["ALL"] and "cap_add" not in certbot
+    assert "no-new-privileges:true" in certbot["security_opt"]
+
+
+def test_the_image_installs_python_packages_by_hash_only():
+    assert "pip install --require-hashes" in (ROOT / "Dockerfile").read_text()
+    requirements = (ROOT / "services/web/requirements.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.\[\]-]+)==\S+ \\$", requirements, re.M)
+    assert pins, "no pinned requirement found"
+    blocks = re.split(r"^(?=[A-Za-z])", requirements, flags=re.M)[1:]
+    for block in blocks:
+        assert "--hash=sha256:" in block, block.splitlines()[0]

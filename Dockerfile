@@ -7,7 +7,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 COPY services/web/requirements.txt /tmp/requirements.txt
 # Every file checked against the hashes pinned in requirements.txt.
-RUN /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements.txt
+RUN /opt/venv/bin/pip install --require-hashes -r /tmp/requirements.txt
 
 FROM python:3.12-slim-bookworm
 ENV PYTHONUNBUFFERED=1 \

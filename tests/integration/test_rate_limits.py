@@ -14,14 +14,16 @@ import uuid
 import pytest
 
 from bulletin import create_app
-from bulletin.extensions import mail
+from bulletin.extensions import db, mail
 from bulletin.services import accounts
+from tests.conftest import empty_tables
 from tests.support import PASSWORD, Auth, basic_auth, bearer, csrf_token, get_token
 
 
 @pytest.fixture
 def limited_app(database_url):
-    return create_app(
+    """The app with small limits; its rows are removed after, like the app fixture's."""
+    app = create_app(
         "testing",
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -32,6 +34,10 @@ def limited_app(database_url):
             "ACCOUNT_SIGN_IN_LIMIT": "4/hour",
         },
     )
+    yield app
+    with app.app_context():
+        empty_tables()
+        db.engine.dispose()
 
 
 def _signed_in(app, name: str, *, confirmed: bool = True, address: str = "10.0.0.1"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import (
     Response,
+    after_this_request,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -51,12 +51,8 @@ NO_USER_BLUEPRINTS = {"health", "api", "legacy_api", "api-docs", "api_docs_asset
 auth_limit = limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
 
 
-def _signed_in_user() -> str:
-    return f"user:{getattr(current_user, 'id', 'anonymous')}"
-
-
 def _user_at_address() -> str:
-    return f"{_signed_in_user()}@{get_remote_address()}"
+    return f"user:{getattr(current_user, 'id', 'anonymous')}@{get_remote_address()}"
 
 
 # Forms that check the current password are sign-in attempts too: the same
@@ -88,25 +84,22 @@ def _sign_in(user: User, *, remember: bool) -> None:
     session.clear()
     accounts.start_login_session(user, remember=remember)
     login_user(user, remember=remember)
+    token = accounts.device_token(user)
+
     # This browser now counts as the owner's: the per-account limit on failed
     # sign-ins does not apply to it (see accounts.authenticate).
-    g.device_cookie = accounts.device_token(user)
-
-
-@bp.after_app_request
-def set_device_cookie(response: Response) -> Response:
-    if token := g.pop("device_cookie", None):
-        config = current_app.config
+    @after_this_request
+    def set_device_cookie(response: Response) -> Response:
         response.set_cookie(
             DEVICE_COOKIE,
             token,
             max_age=accounts.DEVICE_COOKIE_MAX_AGE,
-            secure=config["SESSION_COOKIE_SECURE"],
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
             httponly=True,
             samesite="Lax",
             path="/auth/",
         )
-    return response
+        return response
 
 
 def _spend_mail_allowance() -> None:

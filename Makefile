@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint lint-workflows clean certs secret up down load bench
+.PHONY: help venv dev test lint lint-workflows clean certs secret up down deploy backup backups restore load bench
 
 help:
 	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
@@ -14,6 +14,8 @@ help:
 	@echo "make lint   every static check: ruff, formatting, mypy, hadolint, shellcheck, workflows"
 	@echo "make up     build and start the HTTPS stack (docker compose) at https://localhost"
 	@echo "make down   stop the stack (data stays in its volume)"
+	@echo "make deploy update the running stack to this checkout with no failed request"
+	@echo "make backup take a database backup now (make restore BACKUP=<file> brings one back)"
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
 	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
@@ -50,7 +52,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile services/backup/Dockerfile
 	$(BIN)/shellcheck $(SHELL_SCRIPTS)
 	$(MAKE) --no-print-directory lint-workflows
 
@@ -70,6 +72,29 @@ up:
 
 down:
 	$(COMPOSE) down
+
+# The same as deploy/compose-update, for servers with make.
+deploy:
+	COMPOSE="$(COMPOSE)" deploy/compose-update
+
+backup:
+	$(COMPOSE) exec -T backup bulletin-backup now
+
+# Checks the file, asks (CONFIRM=yes does not), keeps a copy of the database
+# as it is, then replaces it. The web service stops meanwhile, so no request
+# sees half the data; nginx answers with its friendly 503 page.
+BACKUP ?=
+restore:
+	@test -n "$(BACKUP)" || { echo "make restore: name the file: make restore BACKUP=bulletin-....dump (make backups lists them)" >&2; exit 2; }
+	$(COMPOSE) exec -T backup bulletin-backup check "$(BACKUP)"
+	@[ "$(CONFIRM)" = yes ] || { printf 'This replaces every table of the database with %s.\nType yes to go on: ' "$(BACKUP)"; \
+	  read -r answer; [ "$$answer" = yes ] || { echo "make restore: not confirmed, nothing changed" >&2; exit 1; }; }
+	$(COMPOSE) stop web
+	$(COMPOSE) exec -T backup bulletin-backup restore "$(BACKUP)" --yes; \
+	  status=$$?; $(COMPOSE) start web; exit $$status
+
+backups:
+	$(COMPOSE) exec -T backup bulletin-backup list
 
 certs: venv
 	$(BIN)/python certs/generate_local_certs.py

@@ -111,6 +111,7 @@ class LoopbackStack:
     app_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     https_port: int = field(default_factory=free_port)
+    status_port: int = field(default_factory=free_port)
     hsts_max_age: int = 31_536_000
     max_content_length: int = 1024 * 1024
     # nginx's per-address limit on sign-in requests (production's by default).
@@ -192,24 +193,30 @@ class LoopbackStack:
                     start_new_session=True,
                 )
             )
-        nginx_names = {
-            "SERVER_NAME": "localhost",
-            "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
-        }
-        subprocess.run(
-            [str(ROOT / "nginx/scripts/10-bulletin-server-names.sh")],
-            env={**os.environ, **nginx_names},
-            check=True,
-            capture_output=True,
-        )
+        # The image's start-up scripts write the snippets the templates include;
+        # gunicorn is at a fixed address, so nginx resolves it once (keep-alive).
+        for script in ("10-bulletin-server-names.sh", "15-bulletin-upstream.sh"):
+            subprocess.run(
+                [str(ROOT / "nginx/scripts" / script)],
+                env={
+                    **os.environ,
+                    "PATH": f"{Path(NGINX).parent}:{os.environ['PATH']}",
+                    "SERVER_NAME": "localhost",
+                    "UPSTREAM": f"127.0.0.1:{self.app_port}",
+                    "NGINX_RESOLVER": "",
+                    "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
+                },
+                check=True,
+                capture_output=True,
+            )
         render_templates(
             ROOT / "nginx/templates",
             self.prefix / "conf.d",
             {
                 "SERVER_NAME": "localhost",
-                "UPSTREAM": f"127.0.0.1:{self.app_port}",
                 "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
                 "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
+                "NGINX_STATUS_LISTEN": f"127.0.0.1:{self.status_port}",
                 "HTTPS_PORT": str(self.https_port),
                 "MAX_CONTENT_LENGTH": str(self.max_content_length),
                 "TLS_CERTIFICATE": str(self.certs / "server/server.crt"),

@@ -3,8 +3,14 @@
 Every value can be changed through the environment variable named beside it.
 """
 
+import json
 import multiprocessing
 import os
+import shutil
+import tempfile
+import time
+
+from gunicorn.glogging import Logger
 
 
 def _int(name: str, default: int) -> int:
@@ -51,6 +57,58 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus request_id=%({x-request-id}i)s ua="%(a)s"'
+
+
+class JsonAccessLogger(Logger):
+    """Access lines as JSON objects (LOG_FORMAT=json), like the app's own lines,
+    so a log pipeline parses both without a pattern. json.dumps escapes what
+    a client sends (quotes in a User-Agent cannot break the line)."""
+
+    def access(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        line = {
+            "asctime": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "level": "INFO",
+            "name": "gunicorn.access",
+            "remote_addr": atoms["h"],
+            "request": atoms["r"],
+            "status": atoms["s"],
+            "bytes": atoms["b"],
+            "duration_us": int(atoms["D"]),
+            "request_id": atoms.get("{x-request-id}i", "-"),
+            "user_agent": atoms["a"],
+        }
+        self.access_log.info(json.dumps(line))
+
+
+# The app's own default: JSON in production, text elsewhere.
+_production = os.environ.get("FLASK_CONFIG") == "production"
+if (os.environ.get("LOG_FORMAT") or ("json" if _production else "text")) == "json":
+    logger_class = JsonAccessLogger
+
+# Metrics: prometheus_client's multiprocess mode. Each worker writes its
+# counts to files in this directory and /metrics sums them (bulletin/metrics.py).
+# One directory per gunicorn master, emptied at start, so counts of a previous
+# run or of another server on the same machine never mix in.
+# A directory set by the operator is theirs to empty between runs.
+_made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _made_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bulletin-metrics-")
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    if _made_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker that exits stops counting in the live gauges (pool use)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 # Development: reload on code changes (compose sets GUNICORN_RELOAD=1).
 reload = os.environ.get("GUNICORN_RELOAD", "") == "1"

@@ -1,4 +1,5 @@
-"""Every environment variable the app reads is documented in .env.example."""
+"""Every environment variable the app and the compose files read is documented
+in .env.example."""
 
 import re
 from pathlib import Path
@@ -8,8 +9,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_variable_is_in_env_example():
     source = (ROOT / "services/web/bulletin/config.py").read_text()
-    read = set(re.findall(r'env(?:\.get\(|\[)"([A-Z_]+)"', source))
-    read |= set(re.findall(r'(?:_int|secret)\(env, "([A-Z_]+)"', source))
-    documented = set(re.findall(r"^#?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    read = set(re.findall(r'env(?:\.get\(|\[)"([A-Z0-9_]+)"', source))
+    read |= set(re.findall(r'(?:_int|secret)\(env, "([A-Z0-9_]+)"', source))
+    documented = set(re.findall(r"^#?([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "no variables found: the pattern no longer matches config.py"
+    assert read - documented == set()
+
+
+def test_every_compose_variable_is_in_env_example():
+    read = set()
+    for name in ("docker-compose.yml", "docker-compose.override.yml"):
+        read |= set(re.findall(r"\$\{([A-Z0-9_]+)", (ROOT / name).read_text()))
+    documented = set(re.findall(r"^#?([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read, "no variables found: the pattern no longer matches the compose files"
     assert read - documented == set()

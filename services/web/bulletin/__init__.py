@@ -51,10 +51,20 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         )
 
     from .logs import configure_logging
-    from .security import add_security_headers, drain_request_bodies, trust_proxy
+    from .metrics import init_metrics
+    from .security import (
+        add_security_headers,
+        answer_probes_by_any_host,
+        drain_request_bodies,
+        trust_proxy,
+    )
+    from .sentry import init_sentry
 
     configure_logging(app)
+    init_sentry(app)
+    init_metrics(app)  # first, so it times every request, refused ones too
     trust_proxy(app)
+    answer_probes_by_any_host(app)
     add_security_headers(app)
     drain_request_bodies(app)
 

@@ -236,6 +236,12 @@ class Config:
         if env.get("LOG_FORMAT"):
             self.LOG_FORMAT = env["LOG_FORMAT"]
         self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
+        # Error reports to Sentry (or a compatible service such as GlitchTip)
+        # when a DSN is set; SENTRY_TRACES_SAMPLE_RATE > 0 adds performance traces.
+        self.SENTRY_DSN = secret(env, "SENTRY_DSN")
+        self.SENTRY_TRACES_SAMPLE_RATE = float(env.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+        # The backup service's status file; /metrics reports the last good backup's age.
+        self.BACKUP_STATUS_FILE = env.get("BACKUP_STATUS_FILE") or None
 
     def check(self) -> None:
         """Refuse settings that are unsafe for this environment."""

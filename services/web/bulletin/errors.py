@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     SecurityError,
+    ServiceUnavailable,
     default_exceptions,
 )
 from werkzeug.http import HTTP_STATUS_CODES
@@ -55,7 +58,8 @@ def api_error(
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
-        db.session.rollback()
+        with contextlib.suppress(DBAPIError):  # a connection that is gone: the pool replaces it
+            db.session.rollback()
     if wants_json():
         response = error_response(
             status,
@@ -77,12 +81,31 @@ def _error_page(error: HTTPException) -> str:
         # A Host the app does not answer: the layout's links would need that
         # host again, so a bare page, and nothing worth a trace in the log.
         return f"<!doctype html><title>{error.code}</title><h1>{error.code} {error.name}</h1>"
+    if isinstance(error, DatabaseUnavailable):
+        # The layout asks the database for the signed-in user: not now.
+        return render_template("errors/unavailable.html", error=error)
     try:
         return render_template("errors/error.html", error=error)
     except Exception:
         # The layout needs the database (for the signed-in user); it may be the fault.
         log.exception("rendering the error page failed")
         return f"<!doctype html><title>{error.code}</title><h1>{error.code} {error.name}</h1>"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    description = "The database is not answering. Try again in a moment."
+
+
+def handle_database_error(error: DBAPIError) -> Response:
+    """A database that is down or restarting is an outage, not a bug: 503 with
+    Retry-After and one log line. The pool's pre-ping reconnects by itself."""
+    if not (isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated):
+        return handle_unexpected(error)
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
+    response = handle_http_exception(DatabaseUnavailable())
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 def handle_unexpected(error: Exception) -> Response:
@@ -93,4 +116,5 @@ def handle_unexpected(error: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,156 @@
+"""Prometheus metrics at /metrics, for the private network only.
+
+Under gunicorn every worker counts alone; prometheus_client's multiprocess
+mode keeps each worker's values in files under PROMETHEUS_MULTIPROC_DIR
+(gunicorn.conf.py makes and empties it) and /metrics adds them up, so one
+scrape sees the whole server. Without that variable (flask run, the tests)
+the values are this process's own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+REQUESTS = Counter(
+    "bulletin_http_requests_total",
+    "Requests answered, by Flask endpoint, method and status.",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "bulletin_http_request_duration_seconds",
+    "Time from the request reaching Flask to its response, by endpoint.",
+    ["endpoint", "method"],
+)
+POOL_IN_USE = Gauge(
+    "bulletin_db_pool_connections_in_use",
+    "Database connections checked out of the pools, summed over live workers.",
+    multiprocess_mode="livesum",
+)
+POOL_OPEN = Gauge(
+    "bulletin_db_pool_connections_open",
+    "Database connections the pools hold open, summed over live workers.",
+    multiprocess_mode="livesum",
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+@event.listens_for(Pool, "connect")
+def _opened(*_args: object) -> None:
+    POOL_OPEN.inc()
+
+
+@event.listens_for(Pool, "close")
+def _closed(*_args: object) -> None:
+    POOL_OPEN.dec()
+
+
+@event.listens_for(Pool, "checkout")
+def _checked_out(*_args: object) -> None:
+    POOL_IN_USE.inc()
+
+
+@event.listens_for(Pool, "checkin")
+def _checked_in(*_args: object) -> None:
+    POOL_IN_USE.dec()
+
+
+class BackupCollector(Collector):
+    """The backup service's status file, read at each scrape (services/backup)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                status = json.load(file)
+        except (OSError, ValueError):
+            status = {}
+        last = float(status.get("last_success") or 0)
+        offsite = float(status.get("last_offsite_success") or 0)
+        now = time.time()
+        yield GaugeMetricFamily(
+            "bulletin_backup_last_success_timestamp_seconds",
+            "When the newest good backup finished (0: none yet).",
+            value=last,
+        )
+        yield GaugeMetricFamily(
+            "bulletin_backup_last_success_age_seconds",
+            "Seconds since the newest good backup (+Inf: none yet).",
+            value=now - last if last else math.inf,
+        )
+        yield GaugeMetricFamily(
+            "bulletin_backup_last_offsite_success_timestamp_seconds",
+            "When a backup was last copied off the machine (0: never).",
+            value=offsite,
+        )
+        yield GaugeMetricFamily(
+            "bulletin_backup_failures",
+            "Backups that failed since the backup service started.",
+            value=float(status.get("failures") or 0),
+        )
+
+
+def _registry() -> CollectorRegistry:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return registry
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """The metrics of every worker. nginx refuses /metrics; a request that came
+    through a proxy anyway (X-Forwarded-For) is refused here as well."""
+    if "X-Forwarded-For" in request.headers:
+        abort(404)
+    registry = _registry()
+    output = generate_latest(registry)
+    status_file = current_app.config["BACKUP_STATUS_FILE"]
+    if status_file:
+        backup = CollectorRegistry()
+        backup.register(BackupCollector(status_file))
+        output += generate_latest(backup)
+    return Response(output, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _record(response: Response) -> Response:
+    started = g.pop("metrics_started", None)
+    if started is not None:
+        endpoint = request.endpoint or "unmatched"
+        LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    return response
+
+
+def init_metrics(app: Flask) -> None:
+    app.before_request(_start_timer)
+    app.after_request(_record)
+    app.register_blueprint(bp)

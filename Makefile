@@ -52,7 +52,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint Dockerfile services/backup/Dockerfile
+	$(BIN)/hadolint Dockerfile services/backup/Dockerfile tests/compose/s3/Dockerfile
 	$(BIN)/shellcheck $(SHELL_SCRIPTS)
 	$(MAKE) --no-print-directory lint-workflows
 

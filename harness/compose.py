@@ -15,6 +15,10 @@ from pathlib import Path
 from harness.waiting import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+# docker-compose.yml alone is production; Compose adds the override by itself
+# when no file is named, which is the development stack.
+PRODUCTION = ("docker-compose.yml",)
+DEVELOPMENT = ("docker-compose.yml", "docker-compose.override.yml")
 BASE_IMAGES = (
     "python:3.12-slim-bookworm",
     "postgres:16-bookworm",
@@ -43,15 +47,17 @@ class Compose:
         command: list[str],
         project: str,
         env_file: Path,
-        files: tuple[str, ...] = ("docker-compose.yml",),
+        files: tuple[str, ...] = DEVELOPMENT,
         profiles: tuple[str, ...] = (),
+        root: Path = ROOT,
     ) -> None:
         self.base = [*command, "--env-file", str(env_file), "-p", project]
         for name in files:
-            self.base += ["-f", str(ROOT / name)]
+            self.base += ["-f", str(root / name)]
         for profile in profiles:
             self.base += ["--profile", profile]
         self.project = project
+        self.root = root
         self.ports: dict[str, str] = {}  # set by started()
         self.local_certs: Path | None = None
 
@@ -59,7 +65,12 @@ class Compose:
         self, *args: str, check: bool = True, timeout: float = 600, **kwargs
     ) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [*self.base, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, **kwargs
+            [*self.base, *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **kwargs,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -109,6 +120,23 @@ class Compose:
             raise AssertionError(f"{error}\n{self.logs(service)[-4000:]}") from None
 
 
+def copy_checkout(target: Path) -> Path:
+    """This checkout's files (committed or not, ignored ones left out), for a
+    test that builds a changed release without touching the checkout."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
 def write_env_file(path: Path, values: dict[str, str]) -> Path:
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return path
@@ -120,9 +148,10 @@ def started(
     project: str,
     folder: Path,
     settings: dict[str, str],
-    files: tuple[str, ...] = ("docker-compose.yml",),
+    files: tuple[str, ...] = DEVELOPMENT,
     profiles: tuple[str, ...] = (),
     healthy: tuple[str, ...] = ("web", "nginx"),
+    root: Path = ROOT,
 ) -> Iterator[Compose]:
     """A fresh project on free ports with its own local CA in ``folder``, built from
     this checkout, and removed afterwards, volumes included."""
@@ -136,7 +165,7 @@ def started(
             **settings,
         },
     )
-    compose = Compose(command, project, env_file, files, profiles)
+    compose = Compose(command, project, env_file, files, profiles, root)
     compose.ports = ports
     compose.local_certs = folder / "local-certs"
     compose.run("down", "--volumes", "--remove-orphans", check=False)

@@ -113,15 +113,21 @@ def read_status(settings: Settings) -> dict:
 
 
 def write_status(settings: Settings, **changes: object) -> None:
-    """Best effort: a full disk must not hide the failure being recorded."""
-    status = {**read_status(settings), **changes}
+    """Replace status.json whole; on a full disk, rewrite it in place (its own
+    blocks are free again once truncated), so the failure still shows."""
+    text = json.dumps({**read_status(settings), **changes})
+    path = settings.folder / "status.json"
+    partial = settings.folder / ".status.json.partial"
     try:
-        partial = settings.folder / ".status.json.partial"
-        partial.write_text(json.dumps(status))
+        partial.write_text(text)
         partial.chmod(0o644)  # the web app reads it for /metrics
-        partial.replace(settings.folder / "status.json")
-    except OSError as error:
-        say(f"could not record the status in {settings.folder}: {error}")
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        try:
+            path.write_text(text)
+        except OSError as error:
+            say(f"could not record the status in {settings.folder}: {error}")
 
 
 # --- dump, check, keep ------------------------------------------------------

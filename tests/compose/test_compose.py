@@ -7,6 +7,7 @@ the checks (pytest keeps the order of the classes in this file).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -16,7 +17,7 @@ import time
 
 import requests
 
-from harness.compose import ROOT, Compose, write_env_file
+from harness.compose import PRODUCTION, ROOT, Compose, write_env_file
 from harness.waiting import free_port, wait_for
 from tests.compose.conftest import PROJECT
 from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm
@@ -155,8 +156,8 @@ class TestComposeLifecycle:
             assert stack.get("/").status_code == 200
 
 
-class TestProductionOverride:
-    FILES = ("docker-compose.yml", "docker-compose.prod.yml")
+class TestProduction:
+    """docker-compose.yml alone (COMPOSE_FILE=docker-compose.yml), as on a server."""
 
     def test_refuses_to_start_without_its_secrets(self, compose_cli, tmp_path):
         everything = {
@@ -164,19 +165,28 @@ class TestProductionOverride:
             "POSTGRES_PASSWORD": "a-database-password",
             "SERVER_NAME": "bulletin.example.com",
         }
-        cases = {
-            missing: {name: value for name, value in everything.items() if name != missing}
-            for missing in everything
+        # Each missing setting stops the container that needs it, whose log says what to set.
+        said = {
+            "SECRET_KEY": ("web", "SECRET_KEY is missing"),
+            "SERVER_NAME": ("web", "SERVER_NAME is not set"),
+            "POSTGRES_PASSWORD": ("db", "superuser password is not specified"),
         }
-        for missing, values in cases.items():
+        for missing, (service, message) in said.items():
+            values = {name: value for name, value in everything.items() if name != missing}
             env_file = write_env_file(
                 tmp_path / f"env-{missing}", {"LOCAL_CERTS_DIR": str(tmp_path / "certs"), **values}
             )
-            project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
-            result = project.run("up", "-d", check=False)
-            project.run("down", "--volumes", check=False)
-            assert result.returncode != 0
-            assert f"set {missing} in .env" in result.stderr + result.stdout
+            project = Compose(compose_cli, PROJECT + "prod", env_file, PRODUCTION)
+            try:
+                project.run("up", "-d", "--no-deps", "redis", service, check=False)
+
+                wait_for(
+                    lambda p=project, s=service, m=message: m in p.logs(s),
+                    90,
+                    f"{service} saying {message!r}",
+                )
+            finally:
+                project.run("down", "--volumes", check=False)
 
     def test_starts_hardened_with_its_secrets(self, compose_cli, tmp_path):
         ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
@@ -191,7 +201,7 @@ class TestProductionOverride:
                 "GUNICORN_WORKERS": "2",
             },
         )
-        project = Compose(compose_cli, PROJECT + "prod", env_file, self.FILES)
+        project = Compose(compose_cli, PROJECT + "prod", env_file, PRODUCTION)
         try:
             project.run("up", "-d")
             project.wait_healthy("web")
@@ -205,12 +215,26 @@ class TestProductionOverride:
             assert response.headers["Strict-Transport-Security"] == (
                 "max-age=31536000; includeSubDomains"
             )
-            writable = project.run(
-                "exec", "-T", "web", "sh", "-c", "touch /app/x 2>&1; id -u", check=False
-            ).stdout
-            assert "Read-only file system" in writable and "10001" in writable, writable
+            for service, uid in (("web", "10001"), ("backup", "10002")):
+                writable = project.run(
+                    "exec", "-T", service, "sh", "-c", "touch /usr/x 2>&1; id -u", check=False
+                ).stdout
+                assert "Read-only file system" in writable and uid in writable, writable
+            mounts = project.run("exec", "-T", "web", "sh", "-c", "ls /src 2>&1", check=False)
+            assert mounts.returncode != 0, "production runs the image's code, not a checkout"
             log = project.logs("web")
             assert '"level": "INFO"' in log, "production logs are JSON"
             assert "Reloader is on" not in log
+            request_id = response.headers["X-Request-ID"]
+
+            def access_line() -> dict:
+                for line in project.logs("web").splitlines():
+                    if request_id in line and "gunicorn.access" in line:
+                        return json.loads(line)
+                return {}
+
+            wait_for(access_line, 10, "gunicorn's access line for the request")
+            line = access_line()
+            assert line["request"].startswith("GET /auth/login ") and line["status"] == "200"
         finally:
             project.run("down", "--volumes", check=False)

@@ -9,6 +9,7 @@ and nginx switches to it by itself.
 from __future__ import annotations
 
 import http.client
+import secrets
 import socket
 import ssl
 import threading
@@ -19,11 +20,11 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from harness.compose import Compose, started
+from harness.compose import PRODUCTION, Compose, started
 from harness.waiting import wait_for
 
 DOMAINS = {"bulletin.test", "www.bulletin.test"}
-FILES = ("docker-compose.yml", "tests/compose/pebble.yml")
+FILES = (*PRODUCTION, "tests/compose/pebble.yml")
 
 
 def served_certificate(port: int) -> x509.Certificate:
@@ -51,6 +52,9 @@ def letsencrypt(compose_cli, tmp_path_factory) -> Iterator[Compose]:
         tmp_path_factory.mktemp("letsencrypt"),
         {
             "COMPOSE_PROFILES": "letsencrypt",
+            # Production, as a real Let's Encrypt site runs.
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
             "SERVER_NAME": "bulletin.test",
             "LETSENCRYPT_DOMAINS": "www.bulletin.test",
             "LETSENCRYPT_EMAIL": "ops@bulletin.test",

@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+import sentry_sdk
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
@@ -111,6 +112,8 @@ def handle_database_error(error: DBAPIError) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     """Log the trace; the client only learns that something went wrong."""
     log.exception("unhandled error on %s %s", request.method, request.path)
+    # Handled here, so Flask never signals it: tell Sentry (a no-op without SENTRY_DSN).
+    sentry_sdk.capture_exception(error)
     return handle_http_exception(InternalServerError())
 
 

@@ -26,7 +26,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
@@ -105,9 +105,9 @@ class BackupCollector(Collector):
             "When a backup was last copied off the machine (0: never).",
             value=offsite,
         )
-        yield GaugeMetricFamily(
+        yield CounterMetricFamily(
             "bulletin_backup_failures",
-            "Backups that failed since the backup service started.",
+            "Backups that failed, as the backup service counts them.",
             value=float(status.get("failures") or 0),
         )
 

@@ -21,7 +21,13 @@ def init_sentry(app: Flask) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=app.config["ENV_NAME"],
-        send_default_pii=False,
+        # Nothing that identifies a person: no user, cookies, bodies or query strings.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+        },
         traces_sample_rate=app.config["SENTRY_TRACES_SAMPLE_RATE"],
     )
 

@@ -1,0 +1,503 @@
+"""Running the production stack for months: replicas nginx follows, an update
+with no failed request, metrics, backups with a restore drill, and the faults
+it survives. Everything goes through the real containers, nginx and TLS.
+
+The project runs from a copy of this checkout (the update test changes the
+app there), with its own image names, backups in a small tmpfs of the host
+(which the disk-full test fills), and moto as the off-site S3 store.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from harness.compose import PRODUCTION, Compose, copy_checkout, started
+from harness.traffic import Traffic
+from harness.waiting import wait_for
+
+PROJECT = "bulletinops"
+FILES = (*PRODUCTION, "tests/compose/operations.yml")
+PASSWORD = "an-operations-password"
+BUCKET = "bulletin-backups"
+# What the restore drill compares: every table a user's data lives in.
+TABLES = ("users", "posts", "comments", "follows", "tasks")
+WORKERS = 2
+THREADS = 2
+
+
+@pytest.fixture(scope="module")
+def backup_dir(tmp_path_factory) -> Iterator[Path]:
+    """A 32 MB filesystem of its own, so one test can fill it."""
+    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() != "0":
+        pytest.skip("mounting the backup folder's tmpfs needs root (CI runs as root)")
+    folder = tmp_path_factory.mktemp("backups")
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m,uid=10002,gid=10002,mode=0755", "tmpfs", folder],
+        check=True,
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", folder], check=False)
+
+
+@pytest.fixture(scope="module")
+def ops(compose_cli, tmp_path_factory, backup_dir) -> Iterator[Compose]:
+    checkout = copy_checkout(tmp_path_factory.mktemp("checkout"))
+    with started(
+        compose_cli,
+        PROJECT,
+        tmp_path_factory.mktemp("ops"),
+        {
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+            "SERVER_NAME": "localhost",
+            "WEB_IMAGE": "bulletin-web-opstest",
+            "GUNICORN_WORKERS": str(WORKERS),
+            "GUNICORN_THREADS": str(THREADS),
+            "AUTH_RATE_LIMIT": "10000/minute",
+            "API_WRITE_RATE_LIMIT": "1000000/minute",
+            "NGINX_SIGN_IN_RATE": "1000r/s",
+            "NGINX_SIGN_IN_BURST": "1000",
+            "BACKUP_DIR": str(backup_dir),
+            "BACKUP_S3_BUCKET": BUCKET,
+            "BACKUP_S3_ENDPOINT_URL": "http://s3:5000",
+            "BACKUP_S3_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "BACKUP_RETRY_DELAY": "1h",
+        },
+        FILES,
+        root=checkout,
+    ) as project:
+        ensure_bucket(project)
+        project.run(
+            "exec", "-T", "web", "flask", "seed", "--users", "5", "--posts", "60",
+            "--tasks", "20", "--force", "--password", PASSWORD,
+        )  # fmt: skip
+        yield project
+
+
+MAKE_BUCKET = (
+    "import boto3; boto3.client('s3', endpoint_url='http://s3:5000')"
+    f".create_bucket(Bucket='{BUCKET}')"
+)
+
+
+def ensure_bucket(project: Compose) -> None:
+    """moto keeps buckets in memory: again after each `down`."""
+    project.run("exec", "-T", "backup", "python3", "-c", MAKE_BUCKET)
+
+
+def base_url(project: Compose) -> str:
+    return f"https://localhost:{project.ports['HTTPS_PORT']}"
+
+
+def ca_file(project: Compose) -> Path:
+    assert project.local_certs
+    return project.local_certs / "ca.crt"
+
+
+def get(project: Compose, path: str) -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False
+    return session.get(base_url(project) + path, verify=str(ca_file(project)), timeout=30)
+
+
+def api_token(project: Compose) -> str:
+    session = requests.Session()
+    session.trust_env = False
+    response = session.post(
+        base_url(project) + "/api/v1/tokens",
+        auth=("user1@example.com", PASSWORD),
+        verify=str(ca_file(project)),
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def make(project: Compose, *args: str) -> subprocess.CompletedProcess:
+    """The Makefile's targets, pointed at this project."""
+    return subprocess.run(
+        ["make", "--no-print-directory", f"COMPOSE={' '.join(project.base)}", *args],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def psql(project: Compose, sql: str) -> str:
+    return project.run(
+        "exec", "-T", "db", "psql", "--username=bulletin", "--dbname=bulletin",
+        "--no-align", "--tuples-only", "--command", sql,
+    ).stdout.strip()  # fmt: skip
+
+
+CHECKSUM = "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
+
+
+def contents(project: Compose) -> dict[str, str]:
+    """Per table: its row count and a checksum of every row, in a fixed order."""
+    return {table: psql(project, f"{CHECKSUM} FROM {table} t") for table in TABLES}
+
+
+def scrape(project: Compose) -> str:
+    """/metrics as Prometheus on the compose network would fetch it."""
+    return project.run("exec", "-T", "nginx", "curl", "--silent", "http://web:8000/metrics").stdout
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def served_by(project: Compose, containers: list[str], marker: str) -> list[int]:
+    """How many access lines carrying `marker` each container logged."""
+    counts = []
+    for container in containers:
+        log = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
+        counts.append((log.stdout + log.stderr).count(marker))
+    return counts
+
+
+class TestReplicas:
+    def test_nginx_spreads_requests_over_every_replica(self, ops: Compose):
+        original = ops.containers("web")
+        ops.run("up", "-d", "--no-deps", "--no-recreate", "--scale", "web=2", "web")
+        try:
+            ops.wait_healthy("web", replicas=2)
+            containers = ops.containers("web")
+            marker = f"spread-{secrets.token_hex(4)}"
+
+            def both_served() -> bool:
+                for _ in range(20):
+                    get(ops, f"/?{marker}")
+                return all(served_by(ops, containers, marker))
+
+            # nginx sees the new replica once its DNS answer (5 s) expires.
+            wait_for(both_served, 30, "requests reaching both replicas")
+        finally:
+            added = [c for c in ops.containers("web") if c not in original]
+            subprocess.run(["docker", "rm", "-f", *added], capture_output=True)
+            ops.wait_healthy("web")
+
+    def test_nginx_follows_web_to_a_new_address(self, ops: Compose):
+        old_address = ops.address("web")
+        network = f"{PROJECT}_default"
+        ops.run("stop", "web")
+        # Another container takes an address while web is away, as any update
+        # can cause: web comes back elsewhere.
+        squatter = subprocess.run(
+            ["docker", "run", "-d", "--rm", "--network", network,
+             "--entrypoint", "sleep", "bulletin-web-opstest", "600"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        try:
+            ops.run("rm", "-f", "web")
+            ops.run("up", "-d", "--no-deps", "web")
+            ops.wait_healthy("web")
+            assert ops.address("web") != old_address
+            started = time.monotonic()
+            wait_for(lambda: get(ops, "/").status_code == 200, 30, "nginx reaching the new web")
+            # Within nginx's DNS lifetime, not until nginx restarts.
+            assert time.monotonic() - started < 15
+        finally:
+            subprocess.run(["docker", "rm", "-f", squatter], capture_output=True)
+
+
+class TestDeploy:
+    def test_an_update_serves_the_new_code_with_no_failed_request(self, ops: Compose):
+        wsgi = ops.root / "services/web/bulletin/wsgi.py"
+        original = wsgi.read_text()
+        wsgi.write_text(
+            original
+            + "\n\n@app.after_request\ndef _release(response):\n"
+            + "    response.headers['X-Release'] = 'next'\n    return response\n"
+        )
+        try:
+            traffic = Traffic(
+                base_url(ops), ca_file(ops), token=api_token(ops), watch_header="X-Release"
+            )
+            with traffic:
+                traffic.wait_for_answers(30)
+                deployed = subprocess.run(
+                    [str(ops.root / "deploy/compose-update")],
+                    cwd=ops.root,
+                    env={"PATH": "/usr/bin:/bin:/usr/local/bin", "COMPOSE": " ".join(ops.base)},
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+                assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+                traffic.wait_for_answers(30)
+            assert traffic.failures == [], (traffic.answers, traffic.failures[:20])
+            assert traffic.headers_seen["-"] and traffic.headers_seen["next"], traffic.headers_seen
+            assert get(ops, "/").headers.get("X-Release") == "next"
+            assert "deploy: done: 1 web container(s) on the new code" in deployed.stderr
+        finally:
+            wsgi.write_text(original)
+
+    def test_an_update_that_never_gets_ready_leaves_the_old_code_serving(self, ops: Compose):
+        wsgi = ops.root / "services/web/bulletin/wsgi.py"
+        original = wsgi.read_text()
+        wsgi.write_text(original + "\nraise RuntimeError('a release that cannot start')\n")
+        before = ops.containers("web")
+        try:
+            with Traffic(base_url(ops), ca_file(ops)) as traffic:
+                traffic.wait_for_answers(20)
+                deployed = subprocess.run(
+                    [str(ops.root / "deploy/compose-update")],
+                    cwd=ops.root,
+                    env={
+                        "PATH": "/usr/bin:/bin:/usr/local/bin",
+                        "COMPOSE": " ".join(ops.base),
+                        "DEPLOY_TIMEOUT": "30",
+                    },
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+                traffic.wait_for_answers(20)
+            assert deployed.returncode == 1
+            assert "not ready after 30 s" in deployed.stderr, deployed.stderr
+            assert "a release that cannot start" in deployed.stderr, "its log is shown"
+            assert "the old ones keep serving" in deployed.stderr
+            assert ops.containers("web") == before
+            assert traffic.failures == [], traffic.failures[:10]
+        finally:
+            wsgi.write_text(original)
+            ops.run("build", "web")  # later tests recreate web from this image
+
+
+class TestMetrics:
+    def test_requests_are_summed_over_every_worker(self, ops: Compose):
+        before = metric(scrape(ops), "bulletin_http_requests_total", endpoint="main.user")
+        sent = 40
+        for _ in range(sent):
+            assert get(ops, "/user/user1").status_code == 200
+        after = scrape(ops)
+        assert metric(after, "bulletin_http_requests_total", endpoint="main.user") - before == sent
+        assert metric(after, "bulletin_http_request_duration_seconds_count", endpoint="main.user")
+        files = ops.run("exec", "-T", "web", "sh", "-c", "ls /tmp/bulletin-metrics-*").stdout
+        pids = set(re.findall(r"_(\d+)\.db", files))
+        assert len(pids) >= WORKERS, f"the workers' metric files: {files}"
+        assert metric(after, "bulletin_db_pool_connections_open") >= 1
+        assert "bulletin_backup_last_success_age_seconds" in after
+
+    def test_metrics_are_not_served_through_nginx(self, ops: Compose):
+        for path in ("/metrics", "/%6detrics", "//metrics", "/metrics?x=1"):
+            response = get(ops, path)
+            assert response.status_code == 404, path
+            assert "bulletin_http" not in response.text
+
+    def test_nginx_counters_are_on_the_private_network_only(self, ops: Compose):
+        status = ops.run(
+            "exec", "-T", "web", "python", "-c",
+            "import urllib.request; print(urllib.request.urlopen('http://nginx:8081/stub_status').read().decode())",
+        ).stdout  # fmt: skip
+        assert "Active connections:" in status
+        published = subprocess.run(
+            ["docker", "port", ops.containers("nginx")[0]], capture_output=True, text=True
+        ).stdout
+        assert "8081" not in published and "443" in published, published
+
+
+class TestBackups:
+    def test_restore_drill_brings_back_identical_data(self, ops: Compose, backup_dir: Path):
+        ensure_bucket(ops)
+        made = make(ops, "backup")
+        assert made.returncode == 0, made.stdout + made.stderr
+        name = re.search(r"(bulletin-\d{8}T\d{6}Z\.dump)", made.stdout + made.stderr)[1]
+        before = contents(ops)
+        assert before["users"].split()[0] != "0"
+
+        ops.run("down", "--volumes")  # the disk is lost; the backups were elsewhere
+        ops.run("up", "-d")
+        ops.wait_healthy("web")
+        ops.wait_healthy("nginx")
+        assert contents(ops) != before, "the database should start empty"
+
+        restored = make(ops, "restore", f"BACKUP={name}", "CONFIRM=yes")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        ops.wait_healthy("web")
+        assert contents(ops) == before
+        assert get(ops, "/user/user1").status_code == 200
+        assert any(p.name.endswith("-before-restore.dump") for p in backup_dir.iterdir())
+
+        metrics = scrape(ops)
+        assert 0 < metric(metrics, "bulletin_backup_last_success_age_seconds") < 3600
+
+    def test_a_truncated_or_foreign_file_is_refused_and_nothing_changes(
+        self, ops: Compose, backup_dir: Path
+    ):
+        ensure_bucket(ops)
+        assert make(ops, "backup").returncode == 0
+        good = max(backup_dir.glob("bulletin-*Z.dump"))
+        data = good.read_bytes()
+        (backup_dir / "truncated.dump").write_bytes(data[: len(data) * 2 // 3])
+        (backup_dir / "garbage.dump").write_bytes(b"not a backup at all\n" * 100)
+        foreign = ops.run(
+            "exec", "-T", "backup", "sh", "-c",
+            "pg_dump --format=custom --dbname=postgres --file=/backups/foreign.dump && echo ok",
+        )  # fmt: skip
+        assert "ok" in foreign.stdout
+        web_started = self.web_started_at(ops)
+        before = contents(ops)
+        for name, says in (
+            ("truncated.dump", "pg_restore failed"),
+            ("garbage.dump", "pg_restore failed"),
+            ("foreign.dump", "is not a Bulletin backup"),
+            ("missing.dump", "no such file"),
+        ):
+            result = make(ops, "restore", f"BACKUP={name}", "CONFIRM=yes")
+            output = result.stdout + result.stderr
+            assert result.returncode != 0, name
+            assert says in output, (name, output[-2000:])
+        assert contents(ops) == before
+        assert self.web_started_at(ops) == web_started, "the web service was never stopped"
+        unconfirmed = subprocess.run(
+            ["make", "--no-print-directory", f"COMPOSE={' '.join(ops.base)}", "restore",
+             f"BACKUP={good.name}"],
+            cwd=ops.root, input="no\n", capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert unconfirmed.returncode != 0 and "not confirmed" in unconfirmed.stderr
+        assert contents(ops) == before
+
+    @staticmethod
+    def web_started_at(ops: Compose) -> str:
+        return subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.StartedAt}}", ops.containers("web")[0]],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
+    def test_off_site_copies_are_encrypted_and_restore(self, ops: Compose, backup_dir: Path):
+        """age-encrypted copies in S3; the key's private half is only needed to restore."""
+        ensure_bucket(ops)
+        key = ops.run("exec", "-T", "backup", "age-keygen").stdout
+        public = re.search(r"public key: (age1\w+)", key)[1]
+        (backup_dir / "restore.key").write_text(key)
+        taken = ops.run(
+            "exec", "-T", "-e", f"BACKUP_AGE_RECIPIENT={public}", "backup", "bulletin-backup", "now"
+        )
+        assert "copied to s3://" in taken.stdout, taken.stdout + taken.stderr
+        uploaded = re.search(r"s3://\S+/(bulletin-\S+\.dump\.age)", taken.stdout)[1]
+        before = contents(ops)
+        psql(ops, "DELETE FROM tasks")
+        ops.run("exec", "-T", "backup", "bulletin-backup", "fetch", uploaded)
+        assert (backup_dir / uploaded).read_bytes().startswith(b"age-encryption.org/v1")
+        ops.run("stop", "web")
+        try:
+            ops.run(
+                "exec", "-T", "-e", "BACKUP_AGE_IDENTITY_FILE=/backups/restore.key", "backup",
+                "bulletin-backup", "restore", uploaded, "--yes",
+            )  # fmt: skip
+        finally:
+            ops.run("start", "web")
+        assert contents(ops) == before
+        assert metric(scrape(ops), "bulletin_backup_last_offsite_success_timestamp_seconds") > 0
+
+    def test_a_full_backup_disk_fails_loudly_and_the_app_keeps_serving(
+        self, ops: Compose, backup_dir: Path
+    ):
+        failures = metric(scrape(ops), "bulletin_backup_failures_total")
+        filler = backup_dir / "filler"
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=64"], capture_output=True
+        )
+        try:
+            with Traffic(base_url(ops), ca_file(ops)) as traffic:
+                traffic.wait_for_answers(20)
+                result = make(ops, "backup")
+                traffic.wait_for_answers(20)
+            assert result.returncode != 0
+            assert "FAILED" in result.stdout and "No space left on device" in result.stdout
+            assert traffic.failures == [], traffic.failures[:10]
+            assert metric(scrape(ops), "bulletin_backup_failures_total") == failures + 1
+            assert not list(backup_dir.glob(".*.partial")), "no half-written dump is left"
+        finally:
+            filler.unlink()
+
+
+class TestFaults:
+    def test_a_database_restart_is_a_friendly_503_and_the_app_recovers_alone(self, ops: Compose):
+        web_started = TestBackups.web_started_at(ops)
+        token = api_token(ops)
+        ops.run("stop", "db")
+        try:
+            page = get(ops, "/")
+            assert page.status_code == 503
+            assert "Bulletin will be back in a moment" in page.text
+            assert "Traceback" not in page.text and page.headers["Retry-After"]
+            ready = get(ops, "/readyz")
+            assert ready.status_code == 503 and "database unreachable" in ready.json()["reason"]
+            api = requests.get(
+                base_url(ops) + "/api/v1/tasks",
+                headers={"Authorization": f"Bearer {token}"},
+                verify=str(ca_file(ops)),
+                timeout=30,
+            )
+            assert api.status_code == 503 and api.json()["error"] == "service_unavailable"
+        finally:
+            ops.run("start", "db")
+        ops.wait_healthy("db")
+        wait_for(lambda: get(ops, "/").status_code == 200, 30, "the home page answering again")
+        assert get(ops, "/readyz").status_code == 200
+        assert TestBackups.web_started_at(ops) == web_started, "web was not restarted"
+
+        # `docker compose restart db` under a steady stream: while it is away,
+        # 503s only (never a 500 or a trace), then back by itself.
+        with Traffic(base_url(ops), ca_file(ops), token=token) as traffic:
+            traffic.wait_for_answers(30)
+            ops.run("restart", "db")
+            ops.wait_healthy("db")
+            wait_for(lambda: get(ops, "/").status_code == 200, 30, "the home page answering")
+            traffic.wait_for_answers(30)
+        outcomes = {failure.rsplit(": ", 1)[1] for failure in traffic.failures}
+        assert outcomes <= {"503"}, traffic.failures[:20]
+        assert TestBackups.web_started_at(ops) == web_started
+        assert "Traceback" not in ops.logs("web")
+
+    def test_a_killed_worker_is_replaced_and_the_others_keep_serving(self, ops: Compose):
+        container = ops.containers("web")[0]
+
+        def workers() -> list[str]:
+            top = subprocess.run(
+                ["docker", "top", container, "-o", "pid,ppid,args"],
+                capture_output=True, text=True, check=True,
+            ).stdout.splitlines()[1:]  # fmt: skip
+            rows = [line.split(None, 2) for line in top if "gunicorn" in line]
+            master = {pid for pid, ppid, _ in rows if ppid not in {p for p, _, _ in rows}}
+            return [pid for pid, ppid, _ in rows if ppid in master]
+
+        before = workers()
+        assert len(before) == WORKERS, before
+        with Traffic(base_url(ops), ca_file(ops)) as traffic:
+            traffic.wait_for_answers(30)
+            subprocess.run(["kill", "-KILL", before[0]], check=True)
+            wait_for(
+                lambda: len(workers()) == WORKERS and before[0] not in workers(),
+                30,
+                "gunicorn replacing the killed worker",
+            )
+            failed_by_then = len(traffic.failures)
+            traffic.wait_for_answers(100)
+        # Only what the killed worker held at that instant can fail: each
+        # client has one request in flight at most. After that, none.
+        assert failed_by_then <= traffic.clients, traffic.failures
+        assert len(traffic.failures) == failed_by_then, traffic.failures
+        assert "SIGKILL" in ops.logs("web"), "gunicorn reports the lost worker"

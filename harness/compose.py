@@ -82,6 +82,16 @@ class Compose:
     def logs(self, service: str) -> str:
         return self.run("logs", "--no-color", "--no-log-prefix", service).stdout
 
+    def exec_in(self, service: str, *args: str) -> str:
+        """Run a command in the service's first container, whatever its number
+        (compose v1's `exec` wants container 1, which an update replaces)."""
+        return subprocess.run(
+            ["docker", "exec", self.containers(service)[0], *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
     def containers(self, service: str) -> list[str]:
         return self.run("ps", "-q", service).stdout.split()
 

@@ -293,7 +293,7 @@ class TestMetrics:
         after = scrape(ops)
         assert metric(after, "bulletin_http_requests_total", endpoint="main.user") - before == sent
         assert metric(after, "bulletin_http_request_duration_seconds_count", endpoint="main.user")
-        files = ops.run("exec", "-T", "web", "sh", "-c", "ls /tmp/bulletin-metrics-*").stdout
+        files = ops.exec_in("web", "sh", "-c", "ls /tmp/bulletin-metrics-*")
         pids = set(re.findall(r"_(\d+)\.db", files))
         assert len(pids) >= WORKERS, f"the workers' metric files: {files}"
         assert metric(after, "bulletin_db_pool_connections_open") >= 1
@@ -306,10 +306,10 @@ class TestMetrics:
             assert "bulletin_http" not in response.text
 
     def test_nginx_counters_are_on_the_private_network_only(self, ops: Compose):
-        status = ops.run(
-            "exec", "-T", "web", "python", "-c",
+        status = ops.exec_in(
+            "web", "python", "-c",
             "import urllib.request; print(urllib.request.urlopen('http://nginx:8081/stub_status').read().decode())",
-        ).stdout  # fmt: skip
+        )  # fmt: skip
         assert "Active connections:" in status
         published = subprocess.run(
             ["docker", "port", ops.containers("nginx")[0]], capture_output=True, text=True

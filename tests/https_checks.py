@@ -339,7 +339,12 @@ class HttpsStackChecks:
         client = nginx_line.split()[0]  # nginx's $remote_addr: the real client
         if stack.source_address:
             assert client == stack.source_address
-        assert app_line.split()[0] == client, (nginx_line, app_line)
+        # gunicorn's access line: JSON with LOG_FORMAT=json (production), else text.
+        if app_line.startswith("{"):
+            address = json.loads(app_line)["remote_addr"]
+        else:
+            address = app_line.split()[0]
+        assert address == client, (nginx_line, app_line)
         assert "203.0.113.7" not in app_line
 
     def test_json_errors_through_the_proxy(self, stack: Stack):

@@ -51,6 +51,28 @@ def duration(text: str) -> float:
     return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
 
 
+# Secrets the service reads; each also comes from the file <NAME>_FILE names
+# (Docker and Kubernetes secrets), which wins over the variable.
+SECRETS = ("PGPASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def load_secret_files(env: dict[str, str]) -> None:
+    """Put each <NAME>_FILE's contents in env[NAME], where libpq and boto3 look."""
+    for name in SECRETS:
+        path = env.get(f"{name}_FILE")
+        if not path:
+            continue
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as error:
+            raise BackupError(
+                f"{name}_FILE={path!r} cannot be read ({error.strerror}): mount the secret there"
+            ) from None
+        if not value:
+            raise BackupError(f"{name}_FILE={path!r} is empty: put the {name} in it")
+        env[name] = value
+
+
 @dataclass
 class Settings:
     folder: Path
@@ -407,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.umask(0o077)  # dumps hold every password hash: this user's alone
     try:
+        load_secret_files(os.environ)  # type: ignore[arg-type]
         settings = Settings.from_env(dict(os.environ))
         if args.command == "run":
             serve(settings)

@@ -75,3 +75,19 @@ def test_durations():
         21600,
         86400,
     ]
+
+
+def test_secrets_come_from_files_which_win(tmp_path):
+    (tmp_path / "password").write_text("from-the-file\n")
+    env = {"PGPASSWORD": "from-the-variable", "PGPASSWORD_FILE": str(tmp_path / "password")}
+    backup.load_secret_files(env)
+    assert env["PGPASSWORD"] == "from-the-file"
+
+
+@pytest.mark.parametrize(("content", "says"), [(None, "cannot be read"), ("", "is empty")])
+def test_a_missing_or_empty_secret_file_is_an_error(tmp_path, content, says):
+    path = tmp_path / "key"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(backup.BackupError, match=says):
+        backup.load_secret_files({"AWS_SECRET_ACCESS_KEY_FILE": str(path)})

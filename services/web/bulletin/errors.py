@@ -109,6 +109,18 @@ def handle_database_error(error: DBAPIError) -> Response:
     return response
 
 
+def release_session(_error: BaseException | None) -> None:
+    """Hand the request's connection back even when the database went away
+    after the answer was made: the rollback on a dead connection would raise
+    in teardown, past every error handler, and gunicorn would answer 500.
+    Registered after Flask-SQLAlchemy's own teardown, so it runs first."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        log.warning("database connection lost at the end of a request: %s", error.orig)
+        db.session.registry.clear()
+
+
 def handle_unexpected(error: Exception) -> Response:
     """Log the trace; the client only learns that something went wrong."""
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -120,4 +132,5 @@ def handle_unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.teardown_appcontext(release_session)
     app.register_error_handler(Exception, handle_unexpected)

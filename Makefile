@@ -30,7 +30,16 @@ $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/w
 	$(BIN)/pip install --quiet --no-deps -e services/web
 	touch $@
 
-venv: $(BIN)/.installed
+# checkov and kubernetes-validate (tests/kubernetes) in their own environment:
+# checkov's dependencies clash with the test tools'.
+K8S_VENV ?= .venv-k8s
+$(K8S_VENV)/bin/.installed: requirements-k8s.txt
+	$(PYTHON) -m venv $(K8S_VENV)
+	$(K8S_VENV)/bin/pip install --quiet --upgrade pip
+	$(K8S_VENV)/bin/pip install --quiet -r requirements-k8s.txt
+	touch $@
+
+venv: $(BIN)/.installed $(K8S_VENV)/bin/.installed
 
 dev: venv
 	$(FLASK) db upgrade
@@ -44,7 +53,7 @@ test: venv
 
 # Shell scripts, found by their first line wherever they are.
 SHELL_SCRIPTS = $(shell grep -rlE -m1 --exclude-dir=.git --exclude-dir=.venv \
-  --exclude-dir=.mypy_cache --exclude-dir=.ruff_cache --exclude-dir=node_modules \
+  --exclude-dir=.venv-k8s --exclude-dir=.mypy_cache --exclude-dir=.ruff_cache --exclude-dir=node_modules \
   '^\#!(/usr)?/bin/(env )?(ba)?sh$$' .)
 
 # The same checks run before each commit (.pre-commit-config.yaml) and in CI.
@@ -122,4 +131,4 @@ bench: venv
 	$(BIN)/python loadtests/bench --stack $(STACK) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(K8S_VENV) .pytest_cache .ruff_cache

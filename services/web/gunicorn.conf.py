@@ -4,13 +4,18 @@ Every value can be changed through the environment variable named beside it.
 """
 
 import json
-import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import time
 
 from gunicorn.glogging import Logger
+
+# The app beside this file (APP_DIR) holds the default worker count, which its
+# connections budget multiplies too.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bulletin.connections import default_workers  # noqa: E402
 
 
 def _int(name: str, default: int) -> int:
@@ -23,7 +28,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
 # Workers: sync workers with a few threads each, so one slow request does not
 # block a worker. The default follows the CPU count (2 x cores + 1).
-workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+workers = _int("GUNICORN_WORKERS", default_workers())
 threads = _int("GUNICORN_THREADS", 2)
 worker_class = "gthread"
 # Heartbeat files in memory: a container's /tmp may be slow or read-only.

@@ -120,6 +120,7 @@ def prepare_database(wait_seconds: int, migrate: bool) -> None:
     """Wait for the database, then apply migrations: what a container runs first."""
     try:
         startup.wait_for_database(timeout=wait_seconds)
+        startup.check_connections_budget()
     except startup.DatabaseUnavailable as error:
         raise click.ClickException(str(error)) from None
     if migrate:

@@ -143,7 +143,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
     # Logging in again refreshes the remember cookie's lifetime.
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, bool | int] = {"pool_pre_ping": True}
     BOOTSTRAP_SERVE_LOCAL = True
     RATELIMIT_HEADERS_ENABLED = True
     # A window that moves with each request: a fixed one lets twice the limit
@@ -212,8 +212,20 @@ class Config:
         self.API_TOKEN_TTL = _int(env, "API_TOKEN_TTL", 3600)
         self.RATELIMIT_STORAGE_URI = secret(env, "RATELIMIT_STORAGE_URI") or "memory://"
         self.RATELIMIT_ALLOW_MEMORY = _flag(env.get("RATELIMIT_ALLOW_MEMORY"))
-        # Only to judge memory:// above; 0 means gunicorn's default (2 x CPUs + 1).
+        # To judge memory:// above and the connections budget; 0 means
+        # gunicorn's default (2 x CPUs + 1).
         self.GUNICORN_WORKERS = _int(env, "GUNICORN_WORKERS", 0)
+        # The connections budget (bulletin/connections.py): one pool per worker,
+        # as large as the requests it serves at once (GUNICORN_THREADS).
+        self.WEB_REPLICAS = _int(env, "WEB_REPLICAS", 1)
+        self.DB_POOL_SIZE = _int(env, "DB_POOL_SIZE", _int(env, "GUNICORN_THREADS", 2))
+        self.DB_MAX_OVERFLOW = _int(env, "DB_MAX_OVERFLOW", 2)
+        if self.SQLALCHEMY_DATABASE_URI and not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                **self.SQLALCHEMY_ENGINE_OPTIONS,
+                "pool_size": self.DB_POOL_SIZE,
+                "max_overflow": self.DB_MAX_OVERFLOW,
+            }
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT") or "10/minute"
         # Failed sign-ins per account, from any address (browsers that signed in
         # to the account before are exempt, so the owner is never locked out).

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from .connections import Budget
 from .extensions import db
 from .revisions import current_revisions, head_revisions
 
@@ -43,6 +44,17 @@ def wait_for_database(timeout: float, interval: float = 1.0) -> None:
                 ) from None
             current_app.logger.info("waiting for the database: %s", reason)
             time.sleep(interval)
+
+
+def check_connections_budget() -> None:
+    """Warn when every replica's pools together could exceed max_connections."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.connect() as connection:
+        allowed = int(connection.execute(text("SHOW max_connections")).scalar_one())
+    problem = Budget.from_config(current_app.config).problem(allowed)
+    if problem:
+        current_app.logger.warning(problem)
 
 
 def upgrade_schema() -> bool:

@@ -6,6 +6,7 @@ Every value can be changed through the environment variable named beside it.
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -106,6 +107,26 @@ if _made_metrics_dir:
 def on_exit(server):  # type: ignore[no-untyped-def]
     if _made_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """On SIGTERM, stop taking connections at once, not when the requests in
+    flight are done. gunicorn keeps the listening socket open meanwhile: the
+    kernel would queue nginx's new connections there and reset them when the
+    worker exits, after nginx sent the request, so a POST could not be retried.
+    Closed, the socket refuses them, and nginx sends each to another replica
+    (make deploy, Swarm and Kubernetes updates rely on it)."""
+    if not hasattr(worker, "set_accept_enabled"):  # gthread's; other workers keep gunicorn's way
+        return
+    begin_graceful_exit = worker.handle_exit
+
+    def stop_listening_then_exit(sig, frame):  # type: ignore[no-untyped-def]
+        worker.set_accept_enabled(False)
+        for listener in worker.sockets:
+            listener.close()
+        begin_graceful_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, stop_listening_then_exit)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -30,8 +30,8 @@ $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/w
 	$(BIN)/pip install --quiet --no-deps -e services/web
 	touch $@
 
-# checkov and kubernetes-validate (tests/kubernetes) in their own environment:
-# checkov's dependencies clash with the test tools'.
+# checkov and kubernetes-validate (tests/kubernetes) in their own environment,
+# made by make test: checkov's dependencies clash with the test tools'.
 K8S_VENV ?= .venv-k8s
 $(K8S_VENV)/bin/.installed: requirements-k8s.txt
 	$(PYTHON) -m venv $(K8S_VENV)
@@ -39,14 +39,14 @@ $(K8S_VENV)/bin/.installed: requirements-k8s.txt
 	$(K8S_VENV)/bin/pip install --quiet -r requirements-k8s.txt
 	touch $@
 
-venv: $(BIN)/.installed $(K8S_VENV)/bin/.installed
+venv: $(BIN)/.installed
 
 dev: venv
 	$(FLASK) db upgrade
 	$(FLASK) run --debug --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
-test: venv
+test: venv $(K8S_VENV)/bin/.installed
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status

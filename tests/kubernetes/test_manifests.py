@@ -29,7 +29,7 @@ VARIANTS = {
 def tool(name: str) -> str:
     path = TOOLS / name if (TOOLS / name).exists() else shutil.which(name)
     if not path:
-        pytest.skip(f"{name} is not installed (make venv installs it in .venv-k8s)")
+        pytest.skip(f"{name} is not installed (make test installs it in .venv-k8s)")
     return str(path)
 
 

@@ -16,7 +16,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LEFT_OUT = shutil.ignore_patterns(
-    ".git", ".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "instance", "local", "reports"
+    ".git",
+    ".venv",
+    ".venv-k8s",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "instance",
+    "local",
+    "reports",
 )
 
 

@@ -36,7 +36,7 @@ class Traffic:
             steps += [("GET", "/api/v1/tasks", None), ("POST", "/api/v1/tasks", {"title": "t"})]
         return steps
 
-    def _client(self, number: int) -> None:
+    def _client(self) -> None:
         session = requests.Session()
         session.trust_env = False  # this CA, not the environment's bundle
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -68,8 +68,8 @@ class Traffic:
                     self.failures.append(f"{time.strftime('%X')} {method} {path}: {outcome}")
 
     def __enter__(self) -> Traffic:
-        for number in range(self.clients):
-            thread = threading.Thread(target=self._client, args=(number,), daemon=True)
+        for _ in range(self.clients):
+            thread = threading.Thread(target=self._client, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self

@@ -13,10 +13,10 @@ import time
 
 from gunicorn.glogging import Logger
 
-# The app beside this file (APP_DIR) holds the default worker count, which its
-# connections budget multiplies too.
+# The app beside this file (APP_DIR) holds the default worker and thread
+# counts, which its connections budget multiplies too.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bulletin.connections import default_workers  # noqa: E402
+from bulletin.connections import DEFAULT_THREADS, default_workers  # noqa: E402
 
 
 def _int(name: str, default: int) -> int:
@@ -30,7 +30,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Workers: sync workers with a few threads each, so one slow request does not
 # block a worker. The default follows the CPU count (2 x cores + 1).
 workers = _int("GUNICORN_WORKERS", default_workers())
-threads = _int("GUNICORN_THREADS", 2)
+threads = _int("GUNICORN_THREADS", DEFAULT_THREADS)
 worker_class = "gthread"
 # Heartbeat files in memory: a container's /tmp may be slow or read-only.
 worker_tmp_dir = "/dev/shm"  # noqa: S108  (private to the container)

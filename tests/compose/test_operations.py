@@ -125,15 +125,38 @@ def api_token(project: Compose) -> str:
     return response.json()["token"]
 
 
-def make(project: Compose, *args: str) -> subprocess.CompletedProcess:
-    """The Makefile's targets, pointed at this project."""
+def make(project: Compose, *args: str, answer: str | None = None) -> subprocess.CompletedProcess:
+    """The Makefile's targets, pointed at this project; `answer` is typed at a prompt."""
     return subprocess.run(
         ["make", "--no-print-directory", f"COMPOSE={' '.join(project.base)}", *args],
         cwd=project.root,
+        input=answer,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def deploy(project: Compose, **env: str) -> subprocess.CompletedProcess:
+    """deploy/compose-update of the project's checkout, as on a server."""
+    return subprocess.run(
+        [str(project.root / "deploy/compose-update")],
+        cwd=project.root,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "COMPOSE": " ".join(project.base), **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def web_started_at(project: Compose) -> str:
+    """When the web container last started: unchanged means nobody restarted it."""
+    return subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.StartedAt}}", project.containers("web")[0]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def psql(project: Compose, sql: str) -> str:
@@ -166,7 +189,7 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def served_by(project: Compose, containers: list[str], marker: str) -> list[int]:
+def served_by(containers: list[str], marker: str) -> list[int]:
     """How many access lines carrying `marker` each container logged."""
     counts = []
     for container in containers:
@@ -187,7 +210,7 @@ class TestReplicas:
             def both_served() -> bool:
                 for _ in range(20):
                     get(ops, f"/?{marker}")
-                return all(served_by(ops, containers, marker))
+                return all(served_by(containers, marker))
 
             # nginx sees the new replica once its DNS answer (5 s) expires.
             wait_for(both_served, 30, "requests reaching both replicas")
@@ -235,14 +258,7 @@ class TestDeploy:
             )
             with traffic:
                 traffic.wait_for_answers(30)
-                deployed = subprocess.run(
-                    [str(ops.root / "deploy/compose-update")],
-                    cwd=ops.root,
-                    env={"PATH": "/usr/bin:/bin:/usr/local/bin", "COMPOSE": " ".join(ops.base)},
-                    capture_output=True,
-                    text=True,
-                    timeout=900,
-                )
+                deployed = deploy(ops)
                 assert deployed.returncode == 0, deployed.stdout + deployed.stderr
                 traffic.wait_for_answers(30)
             assert traffic.failures == [], (traffic.answers, traffic.failures[:20])
@@ -260,18 +276,7 @@ class TestDeploy:
         try:
             with Traffic(base_url(ops), ca_file(ops)) as traffic:
                 traffic.wait_for_answers(20)
-                deployed = subprocess.run(
-                    [str(ops.root / "deploy/compose-update")],
-                    cwd=ops.root,
-                    env={
-                        "PATH": "/usr/bin:/bin:/usr/local/bin",
-                        "COMPOSE": " ".join(ops.base),
-                        "DEPLOY_TIMEOUT": "30",
-                    },
-                    capture_output=True,
-                    text=True,
-                    timeout=900,
-                )
+                deployed = deploy(ops, DEPLOY_TIMEOUT="30")
                 traffic.wait_for_answers(20)
             assert deployed.returncode == 1
             assert "not ready after 30 s" in deployed.stderr, deployed.stderr
@@ -356,7 +361,7 @@ class TestBackups:
             "pg_dump --format=custom --dbname=postgres --file=/backups/foreign.dump && echo ok",
         )  # fmt: skip
         assert "ok" in foreign.stdout
-        web_started = self.web_started_at(ops)
+        web_started = web_started_at(ops)
         before = contents(ops)
         for name, says in (
             ("truncated.dump", "pg_restore failed"),
@@ -369,21 +374,10 @@ class TestBackups:
             assert result.returncode != 0, name
             assert says in output, (name, output[-2000:])
         assert contents(ops) == before
-        assert self.web_started_at(ops) == web_started, "the web service was never stopped"
-        unconfirmed = subprocess.run(
-            ["make", "--no-print-directory", f"COMPOSE={' '.join(ops.base)}", "restore",
-             f"BACKUP={good.name}"],
-            cwd=ops.root, input="no\n", capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        assert web_started_at(ops) == web_started, "the web service was never stopped"
+        unconfirmed = make(ops, "restore", f"BACKUP={good.name}", answer="no\n")
         assert unconfirmed.returncode != 0 and "not confirmed" in unconfirmed.stderr
         assert contents(ops) == before
-
-    @staticmethod
-    def web_started_at(ops: Compose) -> str:
-        return subprocess.run(
-            ["docker", "inspect", "--format", "{{.State.StartedAt}}", ops.containers("web")[0]],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
 
     def test_off_site_copies_are_encrypted_and_restore(self, ops: Compose, backup_dir: Path):
         """age-encrypted copies in S3; the key's private half is only needed to restore."""
@@ -435,7 +429,7 @@ class TestBackups:
 
 class TestFaults:
     def test_a_database_restart_is_a_friendly_503_and_the_app_recovers_alone(self, ops: Compose):
-        web_started = TestBackups.web_started_at(ops)
+        web_started = web_started_at(ops)
         token = api_token(ops)
         ops.run("stop", "db")
         try:
@@ -457,7 +451,7 @@ class TestFaults:
         ops.wait_healthy("db")
         wait_for(lambda: get(ops, "/").status_code == 200, 30, "the home page answering again")
         assert get(ops, "/readyz").status_code == 200
-        assert TestBackups.web_started_at(ops) == web_started, "web was not restarted"
+        assert web_started_at(ops) == web_started, "web was not restarted"
 
         # `docker compose restart db` under a steady stream: while it is away,
         # 503s only (never a 500 or a trace), then back by itself.
@@ -469,7 +463,7 @@ class TestFaults:
             traffic.wait_for_answers(30)
         outcomes = {failure.rsplit(": ", 1)[1] for failure in traffic.failures}
         assert outcomes <= {"503"}, traffic.failures[:20]
-        assert TestBackups.web_started_at(ops) == web_started
+        assert web_started_at(ops) == web_started
         assert "Traceback" not in ops.logs("web")
 
     def test_a_killed_worker_is_replaced_and_the_others_keep_serving(self, ops: Compose):

@@ -6,7 +6,6 @@ import json
 import math
 import time
 
-from flask import Flask
 from flask.testing import FlaskClient
 
 from bulletin import create_app
@@ -66,24 +65,20 @@ def test_probes_answer_an_internal_host_name_that_pages_do_not(database_url: str
     assert client.get("/healthz", headers=forwarded).status_code == 400
 
 
-def backup_metrics(app: Flask) -> str:
-    return scrape(app.test_client())
-
-
 def test_the_last_good_backups_age_comes_from_the_status_file(database_url: str, tmp_path):
     status = tmp_path / "status.json"
     app = create_app(
         "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "BACKUP_STATUS_FILE": str(status)}
     )
-    assert math.isinf(value(backup_metrics(app), "bulletin_backup_last_success_age_seconds"))
+    assert math.isinf(value(scrape(app.test_client()), "bulletin_backup_last_success_age_seconds"))
 
     status.write_text(json.dumps({"last_success": time.time() - 600, "failures": 3}))
-    text = backup_metrics(app)
+    text = scrape(app.test_client())
     assert 600 <= value(text, "bulletin_backup_last_success_age_seconds") < 700
     assert value(text, "bulletin_backup_failures_total") == 3
 
     status.write_text("{half a file")  # being replaced: no crash, no stale numbers
-    assert math.isinf(value(backup_metrics(app), "bulletin_backup_last_success_age_seconds"))
+    assert math.isinf(value(scrape(app.test_client()), "bulletin_backup_last_success_age_seconds"))
 
 
 def test_a_database_that_does_not_answer_is_a_friendly_503():

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from .connections import DEFAULT_THREADS
+
 # Shipped in .env.example until this release, so still in some .env files:
 # production refuses it, development replaces it with a generated key.
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (refused everywhere but tests)
@@ -218,7 +220,8 @@ class Config:
         # The connections budget (bulletin/connections.py): one pool per worker,
         # as large as the requests it serves at once (GUNICORN_THREADS).
         self.WEB_REPLICAS = _int(env, "WEB_REPLICAS", 1)
-        self.DB_POOL_SIZE = _int(env, "DB_POOL_SIZE", _int(env, "GUNICORN_THREADS", 2))
+        threads = _int(env, "GUNICORN_THREADS", DEFAULT_THREADS)
+        self.DB_POOL_SIZE = _int(env, "DB_POOL_SIZE", threads)
         self.DB_MAX_OVERFLOW = _int(env, "DB_MAX_OVERFLOW", 2)
         if self.SQLALCHEMY_DATABASE_URI and not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             self.SQLALCHEMY_ENGINE_OPTIONS = {

@@ -20,6 +20,11 @@ from typing import Any
 RESERVED = 10
 
 
+# gthread threads per worker when GUNICORN_THREADS is unset: the requests a
+# worker serves at once, and so the size of its connection pool.
+DEFAULT_THREADS = 2
+
+
 def default_workers() -> int:
     """gunicorn's workers when GUNICORN_WORKERS is unset (gunicorn.conf.py)."""
     return multiprocessing.cpu_count() * 2 + 1

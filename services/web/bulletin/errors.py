@@ -82,7 +82,7 @@ def _error_page(error: HTTPException) -> str:
         # A Host the app does not answer: the layout's links would need that
         # host again, so a bare page, and nothing worth a trace in the log.
         return f"<!doctype html><title>{error.code}</title><h1>{error.code} {error.name}</h1>"
-    if isinstance(error, DatabaseUnavailable):
+    if isinstance(error, DatabaseOutage):
         # The layout asks the database for the signed-in user: not now.
         return render_template("errors/unavailable.html", error=error)
     try:
@@ -93,7 +93,7 @@ def _error_page(error: HTTPException) -> str:
         return f"<!doctype html><title>{error.code}</title><h1>{error.code} {error.name}</h1>"
 
 
-class DatabaseUnavailable(ServiceUnavailable):
+class DatabaseOutage(ServiceUnavailable):
     description = "The database is not answering. Try again in a moment."
 
 
@@ -104,7 +104,7 @@ def handle_database_error(error: DBAPIError) -> Response:
         return handle_unexpected(error)
     reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
     log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
-    response = handle_http_exception(DatabaseUnavailable())
+    response = handle_http_exception(DatabaseOutage())
     response.headers["Retry-After"] = "10"
     return response
 

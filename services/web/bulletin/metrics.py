@@ -55,24 +55,14 @@ POOL_OPEN = Gauge(
 bp = Blueprint("metrics", __name__)
 
 
-@event.listens_for(Pool, "connect")
-def _opened(*_args: object) -> None:
-    POOL_OPEN.inc()
-
-
-@event.listens_for(Pool, "close")
-def _closed(*_args: object) -> None:
-    POOL_OPEN.dec()
-
-
-@event.listens_for(Pool, "checkout")
-def _checked_out(*_args: object) -> None:
-    POOL_IN_USE.inc()
-
-
-@event.listens_for(Pool, "checkin")
-def _checked_in(*_args: object) -> None:
-    POOL_IN_USE.dec()
+# Each pool event moves one gauge by one.
+for _name, _gauge, _step in (
+    ("connect", POOL_OPEN, 1),
+    ("close", POOL_OPEN, -1),
+    ("checkout", POOL_IN_USE, 1),
+    ("checkin", POOL_IN_USE, -1),
+):
+    event.listen(Pool, _name, lambda *_args, gauge=_gauge, step=_step: gauge.inc(step))
 
 
 class BackupCollector(Collector):

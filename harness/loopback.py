@@ -193,6 +193,7 @@ class LoopbackStack:
                     start_new_session=True,
                 )
             )
+        static_root = str(WEB / "bulletin")
         # The image's start-up scripts write the snippets the templates include;
         # gunicorn is at a fixed address, so nginx resolves it once (keep-alive).
         for script in ("10-bulletin-server-names.sh", "15-bulletin-upstream.sh"):
@@ -204,6 +205,7 @@ class LoopbackStack:
                     "SERVER_NAME": "localhost",
                     "UPSTREAM": f"127.0.0.1:{self.app_port}",
                     "NGINX_RESOLVER": "",
+                    "STATIC_ROOT": static_root,
                     "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
                 },
                 check=True,
@@ -221,7 +223,7 @@ class LoopbackStack:
                 "MAX_CONTENT_LENGTH": str(self.max_content_length),
                 "TLS_CERTIFICATE": str(self.certs / "server/server.crt"),
                 "TLS_CERTIFICATE_KEY": str(self.certs / "server/server.key"),
-                "STATIC_ROOT": str(WEB / "bulletin"),
+                "STATIC_ROOT": static_root,
                 "PAGES_ROOT": str(ROOT / "nginx/html"),
                 "ACME_WEBROOT": str(self.prefix / "acme"),
                 "ACCESS_LOG": str(self.access_log),

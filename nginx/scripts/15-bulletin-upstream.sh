@@ -3,11 +3,17 @@
 # rendered (default.conf includes them):
 #   snippets/upstream.conf        http level: the upstream group (and resolver)
 #   snippets/upstream-pass.conf   location level: the proxy_pass line
+#   snippets/static.conf          location level: where /static/ comes from
 #
 #   UPSTREAM         host:port of gunicorn, e.g. web:8000
 #   NGINX_RESOLVER   a DNS server to ask again and again (Docker's: 127.0.0.11),
 #                    so replicas that come, go or change address are followed.
 #                    Empty: resolve once at start (a fixed address, as on loopback).
+#   STATIC_ROOT      the folder holding the app's static/ (the checkout, mounted):
+#                    nginx serves the files from disk. Empty (Swarm, where nginx
+#                    runs on a node without the checkout): from the app, through
+#                    the upstream, so each file always matches the release that
+#                    links to it.
 #
 # Following the name costs upstream keep-alive on nginx before 1.27.3, which
 # cannot re-resolve a server inside an upstream block: there, proxy_pass names
@@ -59,4 +65,23 @@ set \$bulletin_upstream $upstream;
 proxy_pass http://\$bulletin_upstream;
 CONF
 fi
-echo "$0: upstream $upstream: $mode"
+
+# URLs carry ?v=<content hash> (bulletin/assets.py), so a year of caching is safe.
+cache_forever='add_header Cache-Control "public, max-age=31536000, immutable";'
+if [ -n "${STATIC_ROOT:-}" ]; then
+  static="from $STATIC_ROOT"
+  cat >"$output/static.conf" <<CONF
+root $STATIC_ROOT;
+try_files \$uri =404;
+$cache_forever
+include conf.d/snippets/security-headers.conf;
+CONF
+else
+  static="from the app"  # which sends its own security headers
+  { echo 'include conf.d/snippets/proxy.conf;'
+    cat "$output/upstream-pass.conf"
+    echo 'proxy_hide_header Cache-Control;'
+    echo "$cache_forever"
+  } >"$output/static.conf"
+fi
+echo "$0: upstream $upstream: $mode; static files $static"

@@ -131,3 +131,21 @@ def test_secret_files_win_and_say_what_is_wrong(tmp_path):
     url_file.write_text("postgres://u:p@db/bulletin")
     config = load_config("production", {**PRODUCTION, "DATABASE_URL_FILE": str(url_file)})
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql://u:p@db/bulletin"
+
+
+def test_a_database_password_file_fills_in_the_urls_password(tmp_path):
+    """One secret serves PostgreSQL (POSTGRES_PASSWORD_FILE) and the app (Swarm)."""
+    password = tmp_path / "postgres_password"
+    password.write_text("s3cret/with:odd@chars\n")
+    env = {
+        **PRODUCTION,
+        "DATABASE_URL": "postgresql://bulletin@db:5432/bulletin",
+        "DATABASE_PASSWORD_FILE": str(password),
+    }
+    uri = load_config("production", env).SQLALCHEMY_DATABASE_URI
+    assert uri == "postgresql://bulletin:s3cret%2Fwith%3Aodd%40chars@db:5432/bulletin"
+    with pytest.raises(ConfigError, match="DATABASE_URL is not: set both"):
+        load_config("production", {**PRODUCTION, "DATABASE_PASSWORD": "x"})
+    with pytest.raises(ConfigError, match="DATABASE_URL is not a URL") as refused:
+        load_config("production", {**env, "DATABASE_URL": "not a url with secret"})
+    assert "secret" not in str(refused.value)

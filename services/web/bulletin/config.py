@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from .connections import DEFAULT_THREADS
 
 # Shipped in .env.example until this release, so still in some .env files:
@@ -116,15 +119,27 @@ def this_machine() -> list[str]:
     return names
 
 
-def database_url(raw: str | None) -> str | None:
+def database_url(raw: str | None, password: str | None = None) -> str | None:
     """Accept the ``postgres://`` form that hosting providers hand out.
 
+    ``password`` (DATABASE_PASSWORD, usually from a secret file) replaces the
+    URL's, so one secret serves PostgreSQL and the app and the URL is not secret.
     None means the SQLite file in the app's instance folder (see create_app).
     """
     if not raw:
+        if password:
+            raise ConfigError("DATABASE_PASSWORD is set but DATABASE_URL is not: set both.")
         return None
     if raw.startswith("postgres://"):
-        return "postgresql://" + raw.removeprefix("postgres://")
+        raw = "postgresql://" + raw.removeprefix("postgres://")
+    if password:
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            raise ConfigError(
+                "DATABASE_URL is not a URL such as postgresql://user@host:5432/name."
+            ) from None
+        raw = url.set(password=password).render_as_string(hide_password=False)
     return raw
 
 
@@ -168,7 +183,9 @@ class Config:
         if self.SECRET_KEY == DEV_SECRET_KEY and self.ENV_NAME == "development":
             self.SECRET_KEY = None
         self.GENERATED_SECRET_KEY_FILE = env.get("GENERATED_SECRET_KEY_FILE") or None
-        self.SQLALCHEMY_DATABASE_URI = database_url(secret(env, "DATABASE_URL"))
+        self.SQLALCHEMY_DATABASE_URI = database_url(
+            secret(env, "DATABASE_URL"), secret(env, "DATABASE_PASSWORD")
+        )
         self.MAX_CONTENT_LENGTH = _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
         self.POSTS_PER_PAGE = _int(env, "POSTS_PER_PAGE", 20)
         self.FOLLOWERS_PER_PAGE = _int(env, "FOLLOWERS_PER_PAGE", 50)
@@ -254,6 +271,9 @@ class Config:
         # Error reports to Sentry (or a compatible service such as GlitchTip)
         # when a DSN is set; SENTRY_TRACES_SAMPLE_RATE > 0 adds performance traces.
         self.SENTRY_DSN = secret(env, "SENTRY_DSN")
+        # Which build this is (the image sets it from the commit): in /healthz
+        # and on each error report.
+        self.RELEASE = env.get("BULLETIN_RELEASE") or "unknown"
         self.SENTRY_TRACES_SAMPLE_RATE = float(env.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
         # The backup service's status file; /metrics reports the last good backup's age.
         self.BACKUP_STATUS_FILE = env.get("BACKUP_STATUS_FILE") or None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -13,8 +13,12 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """Answer while the process serves requests; never touches the database."""
-    return jsonify(status="ok")
+    """Answer while the process serves requests; never touches the database.
+
+    The release says which image answered, so an operator (or a test) watching
+    a rolling update sees old and new side by side.
+    """
+    return jsonify(status="ok", release=current_app.config["RELEASE"])
 
 
 @bp.get("/readyz")

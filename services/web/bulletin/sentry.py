@@ -21,6 +21,7 @@ def init_sentry(app: Flask) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=app.config["ENV_NAME"],
+        release=app.config["RELEASE"],
         # Nothing that identifies a person: no user, cookies, bodies or query strings.
         data_collection={
             "user_info": False,

@@ -6,7 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint lint-workflows clean certs secret up down deploy backup backups restore load bench
+.PHONY: help venv dev test lint lint-workflows clean certs secret up down deploy backup backups restore \
+  swarm-deploy swarm-update load bench
 
 help:
 	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
@@ -16,6 +17,8 @@ help:
 	@echo "make down   stop the stack (data stays in its volume)"
 	@echo "make deploy update the running stack to this checkout with no failed request"
 	@echo "make backup take a database backup now (make restore BACKUP=<file> brings one back)"
+	@echo "make swarm-deploy  build and deploy the stack on a Docker Swarm (docs/swarm.md)"
+	@echo "make swarm-update  roll the swarm's web tasks onto this checkout, rolled back if unhealthy"
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
 	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
@@ -61,7 +64,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint Dockerfile services/backup/Dockerfile tests/compose/s3/Dockerfile
+	$(BIN)/hadolint Dockerfile nginx/Dockerfile services/backup/Dockerfile tests/compose/s3/Dockerfile
 	$(BIN)/shellcheck $(SHELL_SCRIPTS)
 	$(MAKE) --no-print-directory lint-workflows
 
@@ -104,6 +107,13 @@ restore:
 
 backups:
 	$(COMPOSE) exec -T backup bulletin-backup list
+
+# Docker Swarm (deploy/swarm): the whole stack, or a rolling update of the app.
+swarm-deploy:
+	deploy/swarm/swarm-deploy
+
+swarm-update:
+	deploy/swarm/swarm-deploy update
 
 certs: venv
 	$(BIN)/python certs/generate_local_certs.py

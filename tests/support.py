@@ -41,8 +41,11 @@ class Auth:
         self.client = client
 
     def post_form(self, path: str, data: dict, *, form_page: str | None = None, **kwargs):
-        data = {"csrf_token": csrf_token(self.client, form_page or path), **data}
-        return self.client.post(path, data=data, **kwargs)
+        page = form_page or path
+        data = {"csrf_token": csrf_token(self.client, page), **data}
+        # A browser names the form's page; a broken rule sends it back there.
+        headers = {"Referer": f"http://localhost{page}", **kwargs.pop("headers", {})}
+        return self.client.post(path, data=data, headers=headers, **kwargs)
 
     def login(
         self,

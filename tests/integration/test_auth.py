@@ -128,7 +128,8 @@ def test_a_taken_email_gets_the_same_answer_and_a_mail_to_its_owner(
 def test_username_taken_in_another_case_is_refused(auth, make_user):
     make_user("alice")
     response = auth.register("other@example.com", "ALICE")
-    assert b"already taken" in response.data
+    assert response.status_code == 303 and location(response) == "/auth/register"
+    assert b"already taken" in auth.client.get("/auth/register").data
 
 
 @pytest.mark.parametrize(
@@ -336,7 +337,9 @@ def test_change_password_needs_the_current_one(app, auth, make_user):
             "password": "new password 1",
             "password2": "new password 1",
         },
+        follow_redirects=True,
     )
+    assert response.request.path == "/auth/change-password"  # back on the form
     assert b"The current password is wrong." in response.data
     assert get_user(app, "sam").password_hash == old_hash
 
@@ -405,7 +408,8 @@ def test_change_email_to_a_taken_address_is_refused(auth, outbox, make_user):
     response = auth.post_form(
         "/auth/change-email", {"email": "ZOE@example.com", "password": PASSWORD}
     )
-    assert b"already registered" in response.data
+    assert response.status_code == 303 and location(response) == "/auth/change-email"
+    assert b"already registered" in auth.client.get("/auth/change-email").data
     assert not outbox
 
 

@@ -270,7 +270,7 @@ def test_admin_edit_refuses_a_taken_username_and_unknown_role(app, auth, make_us
     auth.login("root@example.com")
     path = f"/edit-profile/{target.public_id}"
     data = {"email": "target@example.com", "username": "TAKEN", "role": str(roles["User"].id)}
-    assert b"already taken" in auth.post_form(path, data).data
+    assert b"already taken" in auth.post_form(path, data, follow_redirects=True).data
     data = {**data, "username": "target", "role": "999"}
     assert b"Not a valid choice" in auth.post_form(path, data).data
 

@@ -6,20 +6,25 @@ import contextlib
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import sentry_sdk
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     SecurityError,
     ServiceUnavailable,
+    TooManyRequests,
     default_exceptions,
 )
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Response as BaseResponse
 
+from .auth.next_url import safe_next_path
 from .extensions import db
+from .services import ServiceError, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,29 @@ def handle_database_error(error: DBAPIError) -> Response:
     return response
 
 
+def handle_service_error(error: ServiceError) -> BaseResponse:
+    """A rule broken anywhere below a view, answered in one place: API clients
+    get the error's status and message as JSON; a browser goes back (303) to
+    the page it came from, which shows the message."""
+    db.session.rollback()
+    if isinstance(error, TooManyAttempts):
+        return handle_http_exception(TooManyRequests(error.message, retry_after=error.retry_after))
+    if wants_json():
+        details = {"field": error.field} if error.field else None
+        return error_response(error.status, error.message, details=details)
+    flash(error.message, "danger")
+    return redirect(_page_it_came_from(), 303)
+
+
+def _page_it_came_from() -> str:
+    """The referring page when it is on this site, else the home page."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host:
+        back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        return safe_next_path(back) or url_for("main.index")
+    return url_for("main.index")
+
+
 def release_session(_error: BaseException | None) -> None:
     """Hand the request's connection back even when the database went away
     after the answer was made: the rollback on a dead connection would raise
@@ -132,5 +160,6 @@ def handle_unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(ServiceError, handle_service_error)
     app.teardown_appcontext(release_session)
     app.register_error_handler(Exception, handle_unexpected)

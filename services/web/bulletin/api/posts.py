@@ -7,7 +7,7 @@ from flask import url_for
 from ..errors import api_error
 from ..extensions import db
 from ..models import Permission, Post
-from ..services import ServiceError, blog
+from ..services import blog
 from .auth import api_user, require_permission, token_required, write_limit
 from .blueprint import bp
 from .paging import page_of
@@ -66,10 +66,7 @@ def get_post(post_id: int):
 def update_post(data, post_id: int):
     """Rewrite a post (its author or an administrator)."""
     post = _post_or_404(post_id)
-    try:
-        blog.update_post(post, editor=api_user(), body=data["body"])
-    except ServiceError as error:
-        raise api_error(403, error.message) from None
+    blog.update_post(post, editor=api_user(), body=data["body"])
     return post
 
 

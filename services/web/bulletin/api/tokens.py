@@ -7,7 +7,7 @@ from werkzeug.datastructures import WWWAuthenticate
 
 from ..errors import api_error
 from ..extensions import limiter
-from ..services import TooManyAttempts, accounts
+from ..services import accounts
 from ..services.api_tokens import issue_token, revoke_tokens
 from .auth import REALM, api_user, token_required
 from .blueprint import bp
@@ -32,12 +32,9 @@ def create_token():
             "auth, for example: curl -u you@example.com -X POST ...",
             www_authenticate=WWWAuthenticate("basic", {"realm": REALM}),
         )
-    try:
-        user = accounts.authenticate(
-            login=credentials.username or "", password=credentials.password or ""
-        )
-    except TooManyAttempts as error:
-        raise api_error(429, error.message, retry_after=error.retry_after) from None
+    user = accounts.authenticate(
+        login=credentials.username or "", password=credentials.password or ""
+    )
     if user is None:
         raise api_error(
             401,

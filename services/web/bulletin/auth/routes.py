@@ -21,7 +21,7 @@ from .. import throttle
 from ..extensions import limiter, login_manager
 from ..forms import Form
 from ..models import User
-from ..services import ServiceError, TooManyAttempts, accounts
+from ..services import accounts
 from . import bp
 from .forms import (
     ChangeEmailForm,
@@ -116,14 +116,6 @@ def _spend_mail_allowance() -> None:
         )
 
 
-def _show_service_error(form: Form, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors.append(error.message)
-    else:
-        flash(error.message, "danger")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @auth_limit
 def login():
@@ -132,14 +124,11 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(
-                login=form.email.data,
-                password=form.password.data,
-                device_user=accounts.device_user(request.cookies.get(DEVICE_COOKIE)),
-            )
-        except TooManyAttempts as error:
-            raise TooManyRequests(error.message, retry_after=error.retry_after) from None
+        user = accounts.authenticate(
+            login=form.email.data,
+            password=form.password.data,
+            device_user=accounts.device_user(request.cookies.get(DEVICE_COOKIE)),
+        )
         if user is not None:
             _sign_in(user, remember=form.remember_me.data)
             return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
@@ -165,18 +154,12 @@ def register():
         return redirect(url_for("main.index"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            # The same answer whether or not the email already has an account.
-            accounts.sign_up(
-                email=form.email.data, username=form.username.data, password=form.password.data
-            )
-        except ServiceError as error:
-            _show_service_error(form, error)
-        else:
-            flash(
-                "A confirmation link has been sent to your email. Sign in to continue.", "success"
-            )
-            return redirect(url_for("auth.login"))
+        # The same answer whether or not the email already has an account.
+        accounts.sign_up(
+            email=form.email.data, username=form.username.data, password=form.password.data
+        )
+        flash("A confirmation link has been sent to your email. Sign in to continue.", "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
 
@@ -221,18 +204,14 @@ def change_password():
     """Change the password; every other session is signed out."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(
-                current_user, old_password=form.old_password.data, new_password=form.password.data
-            )
-        except ServiceError as error:
-            _show_service_error(form, error)
-        else:
-            # Keep this browser signed in, with a remember cookie if it had one.
-            cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            _sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
-            flash("Your password has been changed.", "success")
-            return redirect(url_for("main.index"))
+        accounts.change_password(
+            current_user, old_password=form.old_password.data, new_password=form.password.data
+        )
+        # Keep this browser signed in, with a remember cookie if it had one.
+        cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        _sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
+        flash("Your password has been changed.", "success")
+        return redirect(url_for("main.index"))
     return render_template("auth/form_page.html", form=form, title="Change password")
 
 
@@ -274,15 +253,11 @@ def change_email_request():
     form = ChangeEmailForm()
     if form.validate_on_submit():
         _spend_mail_allowance()
-        try:
-            accounts.request_email_change(
-                current_user, new_email=form.email.data, password=form.password.data
-            )
-        except ServiceError as error:
-            _show_service_error(form, error)
-        else:
-            flash("A confirmation link has been sent to the new address.", "info")
-            return redirect(url_for("main.index"))
+        accounts.request_email_change(
+            current_user, new_email=form.email.data, password=form.password.data
+        )
+        flash("A confirmation link has been sent to the new address.", "info")
+        return redirect(url_for("main.index"))
     return render_template("auth/form_page.html", form=form, title="Change your email")
 
 
@@ -290,11 +265,7 @@ def change_email_request():
 @login_required
 def change_email(token: str):
     """Switch to the new address once its owner follows the link."""
-    try:
-        changed = accounts.change_email(current_user, token)
-    except ServiceError as error:
-        flash(error.message, "danger")
-        return redirect(url_for("main.index"))
+    changed = accounts.change_email(current_user, token)
     if changed:
         flash("Your email address has been updated.", "success")
     else:

@@ -24,7 +24,7 @@ from ..extensions import db, moment
 from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
 from ..pagination import MAX_PAGE, Page, paginate
-from ..services import ServiceError, accounts, blog
+from ..services import accounts, blog
 from . import bp
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 
@@ -148,27 +148,18 @@ def edit_profile_admin(public_id: uuid.UUID):
     if request.method == "GET":
         form.role.data = profile.role_id
     if form.validate_on_submit():
-        try:
-            accounts.admin_update_user(
-                profile,
-                email=form.email.data,
-                username=form.username.data,
-                confirmed=form.confirmed.data,
-                role_id=form.role.data,
-                name=form.name.data,
-                location=form.location.data,
-                about_me=form.about_me.data,
-            )
-        except ServiceError as error:
-            field = getattr(form, error.field or "", None)
-            (
-                field.errors.append(error.message)
-                if field is not None
-                else flash(error.message, "danger")
-            )
-        else:
-            flash("The profile has been updated.", "success")
-            return redirect(url_for("main.user", username=profile.username))
+        accounts.admin_update_user(
+            profile,
+            email=form.email.data,
+            username=form.username.data,
+            confirmed=form.confirmed.data,
+            role_id=form.role.data,
+            name=form.name.data,
+            location=form.location.data,
+            about_me=form.about_me.data,
+        )
+        flash("The profile has been updated.", "success")
+        return redirect(url_for("main.user", username=profile.username))
     return render_template("main/edit_profile.html", form=form, user=profile)
 
 
@@ -219,25 +210,21 @@ def _follow_action(username: str, *, start: bool):
     other = user_or_404(username)
     if not Form().validate_on_submit():
         abort(400, description="The form has expired; reload the page and try again.")
-    try:
-        changed = blog.follow(current_user, other) if start else blog.unfollow(current_user, other)
-    except ServiceError as error:
-        flash(error.message, "warning")
+    changed = blog.follow(current_user, other) if start else blog.unfollow(current_user, other)
+    if start:
+        flash(
+            f"You are now following {other.username}."
+            if changed
+            else f"You already follow {other.username}.",
+            "info",
+        )
     else:
-        if start:
-            flash(
-                f"You are now following {other.username}."
-                if changed
-                else f"You already follow {other.username}.",
-                "info",
-            )
-        else:
-            flash(
-                f"You are no longer following {other.username}."
-                if changed
-                else f"You were not following {other.username}.",
-                "info",
-            )
+        flash(
+            f"You are no longer following {other.username}."
+            if changed
+            else f"You were not following {other.username}.",
+            "info",
+        )
     return redirect(url_for("main.user", username=other.username))
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Comment, Follow, Permission, Post, User
-from . import ServiceError
+from . import Forbidden, ServiceError
 
 # Feeds ----------------------------------------------------------------------
 
@@ -55,7 +55,7 @@ def all_comments() -> Select[tuple[Comment]]:
 
 def create_post(*, author: User, body: str) -> Post:
     if not author.can(Permission.WRITE):
-        raise ServiceError("You may not write posts.")
+        raise Forbidden("You may not write posts.")
     post = Post(author=author, body=body)
     db.session.add(post)
     db.session.commit()
@@ -68,14 +68,14 @@ def may_edit(user: User, post: Post) -> bool:
 
 def update_post(post: Post, *, editor: User, body: str) -> None:
     if not may_edit(editor, post):
-        raise ServiceError("Only the author or an administrator may edit this post.")
+        raise Forbidden("Only the author or an administrator may edit this post.")
     post.body = body
     db.session.commit()
 
 
 def add_comment(*, post: Post, author: User, body: str) -> Comment:
     if not author.can(Permission.COMMENT):
-        raise ServiceError("You may not comment.")
+        raise Forbidden("You may not comment.")
     comment = Comment(post=post, author=author, body=body)
     db.session.add(comment)
     db.session.commit()

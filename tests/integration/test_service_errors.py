@@ -20,9 +20,7 @@ RAISED = {
 
 @pytest.fixture
 def raising_app() -> Flask:
-    app = create_app(
-        "testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "WTF_CSRF_ENABLED": False}
-    )
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "WTF_CSRF_ENABLED": False})
 
     def raiser(kind: str):
         raise RAISED[kind]

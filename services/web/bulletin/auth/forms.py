@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from ..email_address import MAX_LENGTH as EMAIL_MAX_LENGTH
+from ..email_address import checked_email
 from ..forms import Form
 from ..passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -18,9 +20,19 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def _email_address(_form: Form, field: EmailField) -> None:
+    try:
+        checked_email(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
 def email_field(label: str = "Email") -> EmailField:
+    """A new address: the rule every place that stores one applies."""
     return EmailField(
-        label, filters=[_strip], validators=[DataRequired(), Length(max=254), Email()]
+        label,
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), _email_address],
     )
 
 
@@ -35,8 +47,16 @@ def repeat_field(of: str) -> PasswordField:
     )
 
 
+def stored_email_field() -> EmailField:
+    """An address to look up: any stored one is accepted, whatever rule was in
+    force when it was stored (the lookup finds it or not)."""
+    return EmailField(
+        "Email", filters=[_strip], validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)]
+    )
+
+
 class LoginForm(Form):
-    email = email_field()
+    email = stored_email_field()
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     remember_me = BooleanField("Keep me signed in")
     submit = SubmitField("Sign in")
@@ -60,7 +80,7 @@ class ChangePasswordForm(Form):
 
 
 class PasswordResetRequestForm(Form):
-    email = email_field()
+    email = stored_email_field()
     submit = SubmitField("Send reset link")
 
 

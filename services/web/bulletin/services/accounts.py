@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import throttle
 from ..email import external_url, send_email
+from ..email_address import checked_email
 from ..email_links import make_token, read_token
 from ..extensions import db
 from ..models import DEFAULT_ROLE, LoginSession, Role, User, utcnow
@@ -60,6 +61,14 @@ def _commit_or_conflict() -> None:
         raise Conflict("This email or username is already taken.") from None
 
 
+def _valid_email(email: str) -> str:
+    """The one rule (bulletin/email_address.py), as a broken rule on the email field."""
+    try:
+        return checked_email(email)
+    except ValueError as error:
+        raise ServiceError(str(error), field="email") from None
+
+
 def register_user(
     *,
     email: str,
@@ -69,6 +78,7 @@ def register_user(
     role_name: str = DEFAULT_ROLE,
 ) -> User:
     """Create an account; unconfirmed accounts are sent a confirmation link."""
+    email = _valid_email(email)
     _check_available(email=email, username=username)
     role = db.session.scalar(select(Role).where(Role.name == role_name))
     if role is None:
@@ -310,7 +320,7 @@ def request_email_change(user: User, *, new_email: str, password: str) -> None:
     """Mail a confirmation link to the new address; the change waits for it."""
     if not verify_password(user.password_hash, password):
         raise ServiceError("The password is wrong.", field="password")
-    new_email = normalize_email(new_email)
+    new_email = _valid_email(new_email)
     _check_available(email=new_email, exclude=user)
     token = make_token("change-email", {"user": str(user.public_id), "new_email": new_email})
     send_email(
@@ -354,6 +364,7 @@ def admin_update_user(
     about_me: str | None,
 ) -> None:
     """Let an administrator change any account, checking uniqueness like registration."""
+    email = _valid_email(email)
     _check_available(email=email, username=username, exclude=user)
     role = db.session.get(Role, role_id)
     if role is None:

@@ -1,0 +1,35 @@
+"""What an email address is: one rule for every place that takes one (the
+forms, and the services behind the API and the command line).
+
+email_validator checks the syntax, never DNS: a LAN's mail server need not be
+in public DNS. It refuses IANA's special-use names by default, but a stack
+run on a LAN has people at admin@corp.local or ops@nas.home.arpa, so those
+are allowed; `.invalid` and `.onion`, which never receive mail, are not.
+"""
+
+from __future__ import annotations
+
+import email_validator
+from email_validator import EmailNotValidError, validate_email
+
+from .models.user import normalize_email
+
+MAX_LENGTH = 254  # RFC 5321's limit on a whole address
+LAN_DOMAINS = ("local", "arpa", "test", "localhost")
+
+# email_validator's documented switch: a list to remove the allowed names from.
+for _name in LAN_DOMAINS:
+    if _name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_name)
+
+
+def checked_email(value: str) -> str:
+    """``value`` as stored (trimmed, lower-cased), or ValueError saying what to fix."""
+    value = value.strip()
+    if len(value) > MAX_LENGTH:
+        raise ValueError(f"Invalid email address: it is longer than {MAX_LENGTH} characters.")
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"Invalid email address: {error}") from None
+    return normalize_email(value)

@@ -8,7 +8,7 @@ from enum import IntFlag
 from typing import cast
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import Model
@@ -96,6 +96,11 @@ class User(UserMixin, Model):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+# Usernames keep their case but are unique without it; the database enforces
+# it, so two sign-ups racing as "Alice" and "alice" cannot both succeed.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class LoginSession(Model):

@@ -55,9 +55,14 @@ def _check_available(
 def _commit_or_conflict() -> None:
     try:
         db.session.commit()
-    except IntegrityError:
-        # Another request took the same email or username between check and commit.
+    except IntegrityError as error:
+        # Another request took the same email or username between check and
+        # commit; the database's unique indexes say which.
         db.session.rollback()
+        if "username" in str(error.orig):
+            raise Conflict("This username is already taken.", field="username") from None
+        if "email" in str(error.orig):
+            raise Conflict("This email is already registered.", field="email") from None
         raise Conflict("This email or username is already taken.") from None
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import inspect, select
 
 from bulletin.extensions import db
 from bulletin.models import ROLE_PERMISSIONS, Role
+from bulletin.models.blog import compared_with_models
 
 # SQLite cannot reflect the index on lower(username); PostgreSQL compares it.
 SQLITE_EXPRESSION_INDEX = (
@@ -21,7 +22,8 @@ SQLITE_REFLECTION = "ignore:Skipped unsupported reflection of expression-based i
 @pytest.mark.filterwarnings(SQLITE_EXPRESSION_INDEX, SQLITE_REFLECTION)
 def test_models_and_migrations_do_not_drift(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_object": compared_with_models}
+        context = MigrationContext.configure(connection, opts=options)
         assert compare_metadata(context, db.metadata) == []
 
 

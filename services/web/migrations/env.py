@@ -9,6 +9,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from bulletin.models.blog import compared_with_models
+
 logger = logging.getLogger("alembic.env")
 config = context.config
 target_db = current_app.extensions["migrate"].db
@@ -37,6 +39,8 @@ def run_migrations_online() -> None:
 
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
+    # Search's PostgreSQL-only column and indexes are not the models' business.
+    options.setdefault("include_object", compared_with_models)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **options)
         with context.begin_transaction():

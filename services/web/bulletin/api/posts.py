@@ -7,7 +7,7 @@ from flask import url_for
 from ..errors import api_error
 from ..extensions import db
 from ..models import Permission, Post
-from ..services import blog
+from ..services import blog, search
 from .auth import api_user, require_permission, token_required, write_limit
 from .blueprint import bp
 from .paging import page_of
@@ -16,6 +16,7 @@ from .schemas import (
     CommentPublic,
     CommentWrite,
     PageArgs,
+    PostListArgs,
     PostPage,
     PostPublic,
     PostWrite,
@@ -31,11 +32,13 @@ def _post_or_404(post_id: int) -> Post:
 
 @bp.get("/posts")
 @token_required
-@bp.arguments(PageArgs, location="query", as_kwargs=True)
+@bp.arguments(PostListArgs, location="query", as_kwargs=True)
 @bp.response(200, PostPage)
 def list_posts(**args):
-    """List every post, newest first."""
-    return page_of(blog.all_posts(), args, "api.list_posts")
+    """List every post, newest first, or those matching ``q``, best first."""
+    text = search.checked_query(args.get("q"))
+    statement = search.posts(text) if text else blog.all_posts()
+    return page_of(statement, args, "api.list_posts")
 
 
 @bp.post("/posts")

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from ..models.blog import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
 from ..pagination import MAX_PAGE
+from ..services.search import MAX_QUERY_LENGTH
 
 MAX_PER_PAGE = 100
 # PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
@@ -31,6 +32,17 @@ class StrictBoolean(fields.Boolean):
 class PageArgs(ma.Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class PostListArgs(PageArgs):
+    q = fields.String(
+        validate=validate.Length(max=MAX_QUERY_LENGTH),
+        metadata={
+            "description": "Only posts matching this search, best first: words, "
+            '"a phrase", `or`, and `-word` to leave one out (PostgreSQL; on SQLite '
+            "every word must appear). Empty: every post, newest first."
+        },
+    )
 
 
 class TaskListArgs(PageArgs):

@@ -24,7 +24,7 @@ from ..extensions import db, moment
 from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
 from ..pagination import MAX_PAGE, Page, paginate
-from ..services import accounts, blog
+from ..services import accounts, blog, search
 from . import bp
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 
@@ -52,6 +52,23 @@ def user_or_404(username: str) -> User:
 
 def per_page(setting: str) -> int:
     return current_app.config[setting]
+
+
+@bp.get("/search")
+def search_page():
+    """Posts and people matching ``?q=``, best first, paged like the feeds."""
+    text = search.checked_query(request.args.get("q"))
+    if not text:
+        return render_template("main/search.html", q="", page=None, people=[], snippets={})
+    page = page_or_404(search.posts(text), per_page("POSTS_PER_PAGE"))
+    found_people = search.people(text) if page.page == 1 else []
+    return render_template(
+        "main/search.html",
+        q=text,
+        page=page,
+        people=found_people,
+        snippets=search.snippets(page.items, text),
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -316,5 +333,5 @@ def moment_js():
 
 
 @bp.app_context_processor
-def inject_permissions() -> dict[str, Any]:
-    return {"Permission": Permission}
+def inject_template_constants() -> dict[str, Any]:
+    return {"Permission": Permission, "max_query_length": search.MAX_QUERY_LENGTH}

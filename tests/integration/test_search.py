@@ -1,0 +1,159 @@
+"""Search on both databases: the page, the API, whatever people type, and on
+PostgreSQL the index that keeps it fast."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from bulletin.extensions import db
+from bulletin.models import Post, User, utcnow
+from bulletin.services import blog, search
+from tests.support import bearer, get_token
+
+POSTS = {
+    "kite": "A red kite circled over the hill this morning.",
+    "owl": "An owl called all night from the old barn.",
+    "both": "The owl watched the kite; neither moved.",
+    "other": "Nothing about birds here, only bread recipes.",
+}
+
+
+@pytest.fixture
+def posts(app, make_user) -> dict[str, int]:
+    """The posts above by alice, oldest first; their ids by name."""
+    make_user("alice")
+    ids = {}
+    with app.app_context():
+        author = db.session.scalar(select(User).where(User.username == "alice"))
+        for age, (name, body) in enumerate(reversed(POSTS.items())):
+            post = blog.create_post(author=author, body=body)
+            post.timestamp = utcnow() - timedelta(minutes=age)
+            ids[name] = post.id
+        db.session.commit()
+    return ids
+
+
+def found(client, query: str) -> set[int]:
+    """The ids the search page links to."""
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200, response.data[:300]
+    with client.application.app_context():
+        every = db.session.scalars(select(Post.id)).all()
+    page = response.get_data(as_text=True)
+    return {post_id for post_id in every if f'href="/post/{post_id}"' in page}
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("kite", {"kite", "both"}), ("owl kite", {"both"}), ("BARN", {"owl"}), ("zebra", set())],
+)
+def test_plain_words_find_the_same_posts_on_both_databases(client, posts, query, expected):
+    assert found(client, query) == {posts[name] for name in expected}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"red kite"', "kite -owl", "kite or owl", "owl & | ! ( ) : * '", '"unclosed', "-", "'; --"],
+)
+def test_quotes_and_operators_never_raise(client, posts, query):
+    assert found(client, query) <= set(posts.values())
+
+
+def test_an_empty_search_shows_the_form_only(client, posts):
+    response = client.get("/search?q=+")
+    assert response.status_code == 200 and b'name="q"' in response.data
+    assert b"Read the post" not in response.data
+
+
+def test_a_too_long_search_says_how_long_it_may_be(client, posts):
+    response = client.get("/search", query_string={"q": "k" * 201})
+    assert response.status_code == 303
+    with client.session_transaction() as session:
+        assert "at most 200 characters" in session["_flashes"][0][1]
+
+
+def test_snippets_mark_the_words_and_cannot_carry_html(app, client, make_user):
+    make_user("mallory")
+    with app.app_context():
+        author = db.session.scalar(select(User).where(User.username == "mallory"))
+        blog.create_post(author=author, body='<script>alert("x")</script> kites <b>fly</b>')
+    page = client.get("/search?q=kites").get_data(as_text=True)
+    assert "<mark>kites</mark>" in page
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+def test_equal_matches_come_newest_first(client, app, make_user):
+    make_user("carol")
+    with app.app_context():
+        author = db.session.scalar(select(User).where(User.username == "carol"))
+        older = blog.create_post(author=author, body="Heron at the pond.")
+        older.timestamp = utcnow() - timedelta(days=1)
+        newer = blog.create_post(author=author, body="Heron at the pond.")
+        db.session.commit()
+        older_id, newer_id = older.id, newer.id
+    page = client.get("/search?q=heron").get_data(as_text=True)
+    assert page.index(f'href="/post/{newer_id}"') < page.index(f'href="/post/{older_id}"')
+
+
+def test_results_are_paged_like_the_feeds(app, client, make_user):
+    app.config["POSTS_PER_PAGE"] = 2
+    make_user("dave")
+    with app.app_context():
+        author = db.session.scalar(select(User).where(User.username == "dave"))
+        for number in range(3):
+            blog.create_post(author=author, body=f"Swift number {number}")
+    first = client.get("/search?q=swift").get_data(as_text=True)
+    assert first.count("Read the post") == 2 and "/search?page=2&amp;q=swift" in first
+    assert client.get("/search?q=swift&page=2").get_data(as_text=True).count("Read the post") == 1
+
+
+def test_people_are_found_by_name(client, posts, make_user, database_url):
+    make_user("beatrice")
+    page = client.get("/search?q=beat").get_data(as_text=True)
+    assert 'href="/user/beatrice"' in page
+    if database_url.startswith("postgresql"):  # trigrams forgive a typo
+        assert 'href="/user/beatrice"' in client.get("/search?q=baetrice").get_data(as_text=True)
+
+
+def test_the_api_searches_posts_with_q(client, posts, make_user):
+    make_user("reader")
+    headers = bearer(get_token(client, "reader@example.com"))
+    response = client.get("/api/v1/posts?q=owl", headers=headers)
+    assert response.status_code == 200
+    assert {item["id"] for item in response.json["items"]} == {posts["owl"], posts["both"]}
+    assert "q=owl" in response.json["links"]["self"]
+    everything = client.get("/api/v1/posts?q=", headers=headers).json["items"]
+    assert len(everything) == len(POSTS)
+    too_long = client.get("/api/v1/posts", query_string={"q": "x" * 201}, headers=headers)
+    assert too_long.status_code == 422 and "q" in str(too_long.json["details"])
+
+
+def test_the_openapi_document_describes_q(client):
+    spec = client.get("/api/v1/openapi.json").json
+    parameters = spec["paths"]["/api/v1/posts"]["get"]["parameters"]
+    assert any(p["name"] == "q" and p["in"] == "query" for p in parameters)
+
+
+def test_postgresql_uses_the_index_on_100000_posts(app, make_user, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the full-text index exists on PostgreSQL only")
+    author = make_user("writer")
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO posts (body, body_html, timestamp, author_id)"
+                " SELECT 'Post ' || g || CASE WHEN g % 1000 = 0 THEN ' about a zeppelin'"
+                " ELSE ' about the weather' END, '', now() - g * interval '1 second', :author"
+                " FROM generate_series(1, 100000) AS g"
+            ),
+            {"author": author.id},
+        )
+        db.session.execute(text("ANALYZE posts"))
+        statement = search.posts("zeppelin").limit(20)
+        sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {sql}")))
+        db.session.commit()
+    assert "ix_posts_search_vector" in plan, plan

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from . import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from . import reports, routes  # noqa: E402,F401  (views attach themselves to bp)

@@ -1,7 +1,8 @@
 """What the README promises a newcomer, done in a real browser.
 
 Register, follow the confirmation link from the mail, sign in, post, follow
-someone, comment, sign out; with no script errors along the way.
+someone, comment, find the post with the search box, sign out; with no
+script errors along the way.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -92,6 +94,18 @@ def test_newcomer_registers_confirms_posts_follows_comments_and_signs_out(
     assert "Thanks for the welcome!" in browser.find_element(By.CSS_SELECTOR, ".comments").text
 
     browser.save_screenshot(str(tmp_path / "post-with-comment.png"))  # kept for a failing run
+
+    # The search box in the navigation bar finds the post written above.
+    box = browser.find_element(By.CSS_SELECTOR, "nav input[name=q]")
+    box.send_keys("first post")
+    page = browser.find_element(By.TAG_NAME, "html")
+    box.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10, ignored_exceptions=[WebDriverException]).until(
+        expected_conditions.staleness_of(page)
+    )
+    result = browser.find_element(By.CSS_SELECTOR, ".results .snippet")
+    assert "first" in result.find_element(By.TAG_NAME, "mark").text.lower(), result.text
+    assert "newcomer" in browser.find_element(By.CSS_SELECTOR, ".results").text
     browser.find_element(By.CSS_SELECTOR, ".navbar .dropdown-toggle").click()
     sign_out = browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']")
     click_and_wait(browser, sign_out)

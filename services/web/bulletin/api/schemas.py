@@ -36,7 +36,7 @@ class PageArgs(ma.Schema):
 
 class PostListArgs(PageArgs):
     q = fields.String(
-        validate=validate.Length(max=MAX_QUERY_LENGTH),
+        validate=[validate.Length(max=MAX_QUERY_LENGTH), no_nul],
         metadata={
             "description": "Only posts matching this search, best first: words, "
             '"a phrase", `or`, and `-word` to leave one out (PostgreSQL; on SQLite '

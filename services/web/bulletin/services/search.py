@@ -35,6 +35,8 @@ MARK, UNMARK = Markup("<mark>"), Markup("</mark>")
 def checked_query(text: str | None) -> str:
     """The query trimmed; one too long is refused with what to do."""
     text = (text or "").strip()
+    if "\x00" in text:  # PostgreSQL cannot hold it in text
+        raise ServiceError("Remove the NUL character (\\0) from the search.", field="q")
     if len(text) > MAX_QUERY_LENGTH:
         raise ServiceError(
             f"Search for at most {MAX_QUERY_LENGTH} characters (this was {len(text)}).",
@@ -82,7 +84,7 @@ def snippets(found: list[Post], text: str) -> dict[int, Markup]:
                 Post.id.in_([post.id for post in found])
             )
         )
-        marked = dict(rows.tuples())
+        marked = {post_id: snippet for post_id, snippet in rows}
     else:
         marked = {post.id: _mark_words(post.body, _words(text)) for post in found}
     # Escaped first: only the markers become tags.

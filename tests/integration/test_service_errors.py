@@ -54,7 +54,13 @@ def test_a_page_goes_back_where_it_came_from_with_the_message(raising_app):
 
 
 @pytest.mark.parametrize(
-    "referrer", [None, "https://evil.example/", "http://localhost//evil.example/"]
+    "referrer",
+    [
+        None,
+        "https://evil.example/",
+        "http://localhost//evil.example/",
+        "http://localhost/raise/rule",
+    ],
 )
 def test_a_page_from_elsewhere_goes_home(raising_app, referrer):
     headers = {"Referer": referrer} if referrer else {}

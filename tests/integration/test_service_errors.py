@@ -64,8 +64,14 @@ def test_a_page_goes_back_where_it_came_from_with_the_message(raising_app):
 )
 def test_a_page_from_elsewhere_goes_home(raising_app, referrer):
     headers = {"Referer": referrer} if referrer else {}
-    response = raising_app.test_client().post("/raise/rule", headers=headers)
+    response = raising_app.test_client().get("/raise/rule", headers=headers)
     assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_form_goes_back_to_itself(raising_app):
+    referrer = {"Referer": "http://localhost/raise/rule"}
+    response = raising_app.test_client().post("/raise/rule", headers=referrer)
+    assert response.status_code == 303 and response.headers["Location"] == "/raise/rule"
 
 
 def test_a_limit_on_a_page_is_429_with_retry_after(raising_app):

@@ -129,12 +129,12 @@ def handle_service_error(error: ServiceError) -> BaseResponse:
 
 
 def _page_it_came_from() -> str:
-    """The referring page when it is on this site (and not this very request,
-    which would only fail again), else the home page."""
+    """The referring page when it is on this site (and not this very page
+    asked for again, which would only fail again), else the home page."""
     referrer = urlsplit(request.referrer or "")
     back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    here = request.full_path.rstrip("?")
-    if referrer.netloc == request.host and back != here:
+    again = request.method == "GET" and back == request.full_path.rstrip("?")
+    if referrer.netloc == request.host and not again:
         return safe_next_path(back) or url_for("main.index")
     return url_for("main.index")
 

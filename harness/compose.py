@@ -27,6 +27,26 @@ BASE_IMAGES = (
 )
 
 
+def docker_missing() -> str | None:
+    """Why the Docker suites cannot run here (no engine, base images missing), or None."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        return (
+            "no Docker engine answers (start one, e.g. with "
+            "../shared/docker/build-standin-images --engine)"
+        )
+    missing = [
+        image
+        for image in BASE_IMAGES
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode
+    ]
+    if missing:
+        return (
+            f"base images missing: {', '.join(missing)} (docker pull them, or on "
+            "this team's machines run ../shared/docker/build-standin-images)"
+        )
+    return None
+
+
 def compose_command() -> list[str] | None:
     """`docker compose` (v2) or `docker-compose` (v1), whichever answers."""
     if (

@@ -8,12 +8,11 @@ included, at the end.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from harness.compose import BASE_IMAGES, Compose, compose_command, started
+from harness.compose import Compose, compose_command, docker_missing, started
 from harness.waiting import wait_for
 from tests.https_checks import Stack
 
@@ -40,22 +39,9 @@ def compose_cli() -> list[str]:
             "neither `docker compose` nor `docker-compose` is installed "
             "(../shared/docker/build-standin-images installs them)"
         )
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        pytest.skip(
-            "no Docker engine answers (start one, e.g. with "
-            "../shared/docker/build-standin-images --engine)"
-        )
-    missing = [
-        image
-        for image in BASE_IMAGES
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode
-        != 0
-    ]
-    if missing:
-        pytest.skip(
-            f"base images missing: {', '.join(missing)} (docker pull them, or on "
-            "this team's machines run ../shared/docker/build-standin-images)"
-        )
+    reason = docker_missing()
+    if reason:
+        pytest.skip(reason)
     return command
 
 

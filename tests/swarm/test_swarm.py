@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.compose import BASE_IMAGES
+from harness.compose import docker_missing
 from harness.traffic import Traffic
 from harness.waiting import free_port, wait_for
 from tests.https_checks import csrf_token
@@ -97,15 +97,9 @@ class SwarmStack:
 
 @pytest.fixture(scope="module")
 def swarm_engine() -> Iterator[None]:
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        pytest.skip("no Docker engine answers (../shared/docker/build-standin-images --engine)")
-    missing = [
-        image
-        for image in BASE_IMAGES
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode
-    ]
-    if missing:
-        pytest.skip(f"base images missing: {', '.join(missing)} (build-standin-images)")
+    reason = docker_missing()
+    if reason:
+        pytest.skip(reason)
     state = docker("info", "--format", "{{.Swarm.LocalNodeState}}")
     if state != "inactive":
         pytest.skip(f"this engine is already in a swarm ({state}); the tests only use their own")

@@ -46,7 +46,9 @@ POSTGRESQL_SEARCH_SCHEMA = frozenset(
 )
 
 
-def compared_with_models(_object, name, type_, reflected, _compare_to) -> bool:  # type: ignore[no-untyped-def]
+def compared_with_models(
+    _object: object, name: str | None, type_: str, reflected: bool, _compare_to: object
+) -> bool:
     """Alembic's include_object: everything but the search schema."""
     return not (reflected and type_ in {"column", "index"} and name in POSTGRESQL_SEARCH_SCHEMA)
 

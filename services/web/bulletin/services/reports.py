@@ -11,7 +11,7 @@ measured in the image; the image itself grows by 175 MB with pandas and numpy).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -38,11 +38,16 @@ def _first_day() -> date:
     return utcnow().date() - timedelta(days=DAYS - 1)
 
 
+def _since() -> datetime:
+    """The first day's start, UTC: what each count is taken from."""
+    return datetime.combine(_first_day(), time(), UTC)
+
+
 def activity() -> pd.DataFrame:
     """Posts, comments and sign-ups on each of the last DAYS days, oldest first."""
     import pandas as pd
 
-    since = pd.Timestamp(_first_day(), tz="UTC").to_pydatetime()
+    since = _since()
     counts = {}
     for name, column in (
         ("posts", Post.timestamp),
@@ -59,7 +64,7 @@ def activity() -> pd.DataFrame:
             dtype="int64",
         )
     days = pd.date_range(_first_day(), periods=DAYS, freq="D")
-    table = pd.DataFrame(counts).reindex(days, fill_value=0).fillna(0).astype("int64")
+    table = pd.DataFrame(counts, index=days).fillna(0).astype("int64")
     table.index.name = "day"
     return table.reset_index().assign(day=lambda frame: frame["day"].dt.date)
 
@@ -68,7 +73,7 @@ def active_authors() -> pd.DataFrame:
     """The TOP authors by posts and comments written in the last DAYS days."""
     import pandas as pd
 
-    since = pd.Timestamp(_first_day(), tz="UTC").to_pydatetime()
+    since = _since()
     posts = (
         select(Post.author_id.label("user_id"), func.count().label("posts"))
         .where(Post.timestamp >= since)

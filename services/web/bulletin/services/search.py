@@ -57,11 +57,15 @@ def _like(word: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
 
 
+def _tsquery(text: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(CONFIG, text)
+
+
 def posts(text: str) -> Select[tuple[Post]]:
     """Posts that match ``text``, best first; page it like a feed."""
     statement = select(Post).options(joinedload(Post.author))
     if _on_postgresql():
-        query = func.websearch_to_tsquery(CONFIG, text)
+        query = _tsquery(text)
         vector: ColumnElement[Any] = literal_column("posts.search_vector")
         return statement.where(vector.op("@@")(query)).order_by(
             func.ts_rank_cd(vector, query).desc(), Post.timestamp.desc(), Post.id.desc()
@@ -78,9 +82,8 @@ def snippets(found: list[Post], text: str) -> dict[int, Markup]:
     if not found:
         return {}
     if _on_postgresql():
-        query = func.websearch_to_tsquery(CONFIG, text)
         rows = db.session.execute(
-            select(Post.id, func.ts_headline(CONFIG, Post.body, query, HEADLINE)).where(
+            select(Post.id, func.ts_headline(CONFIG, Post.body, _tsquery(text), HEADLINE)).where(
                 Post.id.in_([post.id for post in found])
             )
         )

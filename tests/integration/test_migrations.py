@@ -58,9 +58,11 @@ def test_every_query_the_pages_run_has_an_index(app):
             table: {tuple(index["column_names"]) for index in inspector.get_indexes(table)}
             for table in ("posts", "comments", "follows", "tasks", "login_sessions")
         }
-    assert ("author_id", "timestamp") in indexed["posts"]  # profile and followed feed
-    assert ("timestamp",) in indexed["posts"]  # home feed
-    assert ("post_id", "timestamp") in indexed["comments"]  # a post's comments
+    # Each feed's keys (time, then id), after what the list is about.
+    assert ("author_id", "timestamp", "id") in indexed["posts"]  # profile and followed feed
+    assert ("timestamp", "id") in indexed["posts"]  # home feed
+    assert ("post_id", "timestamp", "id") in indexed["comments"]  # a post's comments
+    assert ("timestamp", "id") in indexed["comments"]  # moderation
     assert ("followed_id", "follower_id") in indexed["follows"]  # followers of a user
     assert ("owner_id", "id") in indexed["tasks"]  # a user's tasks
     assert ("user_id",) in indexed["login_sessions"]

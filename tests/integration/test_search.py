@@ -3,6 +3,8 @@ PostgreSQL the index that keeps it fast."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -107,8 +109,9 @@ def test_results_are_paged_like_the_feeds(app, client, make_user):
         for number in range(3):
             blog.create_post(author=author, body=f"Swift number {number}")
     first = client.get("/search?q=swift").get_data(as_text=True)
-    assert first.count("Read the post") == 2 and "/search?page=2&amp;q=swift" in first
-    assert client.get("/search?q=swift&page=2").get_data(as_text=True).count("Read the post") == 1
+    assert first.count("Read the post") == 2
+    more = re.search(r'href="(/search\?cursor=[^"]+)" *>More matches', first).group(1)
+    assert client.get(html.unescape(more)).get_data(as_text=True).count("Read the post") == 1
 
 
 def test_people_are_found_by_name(client, posts, make_user, database_url):
@@ -161,7 +164,7 @@ def test_postgresql_uses_the_index_on_100000_posts(app, make_user):
             {"author": author.id},
         )
         db.session.execute(text("ANALYZE posts"))
-        query = search.posts("zeppelin").limit(20).compile(db.engine)
+        query = search.posts("zeppelin").statement.limit(20).compile(db.engine)
         explained = db.session.connection().exec_driver_sql(f"EXPLAIN {query}", query.params)
         plan = "\n".join(row[0] for row in explained)
         db.session.commit()

@@ -1,44 +1,185 @@
-"""Offset pagination that never counts the whole table.
+"""Keyset pagination: every page costs the same, however deep.
 
-A page fetches one row more than it shows to learn whether a next page
-exists, so its cost does not grow with the table.
+A list is ordered by columns that are unique together (time, then id), and a
+page asks for the rows past the last one shown, which an index on those
+columns finds at once. OFFSET would make the database walk every row before
+the page: 500,000 posts deep that took 600 times as long as the first page.
+
+The position travels in an opaque cursor. It holds only the key of a row, so
+a made-up cursor moves a reader within their own list and no further: what a
+reader may see is decided by the list's query, never by the cursor.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, literal, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+from werkzeug.exceptions import NotFound
 
 from .extensions import db
 
 T = TypeVar("T")
-# Deep offsets cost a scan of every row before them; past this, ask for a filter.
-MAX_PAGE = 100_000
+# A cursor that does not decode names no page: 404, like a page past the end.
+# Rows an OFFSET may skip: about as cheap as the page itself. It bounds the
+# old numbered links (?page=N) and the ranked search lists, which have no key.
+MAX_OFFSET = 1_000
+MAX_CURSOR_LENGTH = 200
+DAMAGED = "This page link is damaged or incomplete; start again from the first page."
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A query and the order its pages follow.
+
+    ``keys`` are columns unique together, all sorted one way; a ranked list
+    (search) has none and pages by a short offset instead.
+    """
+
+    statement: Select[Any]
+    keys: tuple[InstrumentedAttribute[Any], ...] = ()
+    descending: bool = True
+
+    def ordered(self, *, reverse: bool = False) -> Select[Any]:
+        if not self.keys:
+            return self.statement
+        descending = self.descending != reverse
+        return self.statement.order_by(
+            *(key.desc() if descending else key.asc() for key in self.keys)
+        )
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
-    page: int
     per_page: int
-    has_next: bool
+    next_cursor: str | None  # the rows after this page (older, in a newest-first feed)
+    prev_cursor: str | None  # the rows before it; None on the first page
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
 
     @property
     def has_prev(self) -> bool:
-        return self.page > 1
+        return self.prev_cursor is not None
 
     @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
+    def is_first(self) -> bool:
+        return self.prev_cursor is None
 
 
-def paginate(statement: Select[Any], *, page: int, per_page: int) -> Page[Any]:
-    """Page ``page`` (from 1) of ``statement``, which must already be ordered."""
-    rows = list(db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)))
-    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
+def encode_cursor(position: dict[str, Any]) -> str:
+    """``{"after": [key values]}``, ``{"before": [...]}`` or ``{"offset": n}`` as a token."""
+    raw = json.dumps(position, separators=(",", ":"), default=datetime.isoformat)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise NotFound(DAMAGED)
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise NotFound(DAMAGED) from None
+    if not isinstance(position, dict) or len(position) != 1:
+        raise NotFound(DAMAGED)
+    return position
+
+
+def _key_values(listing: Listing, values: object) -> list[Any]:
+    """The cursor's values, each checked against its column's type."""
+    if not isinstance(values, list) or len(values) != len(listing.keys):
+        raise NotFound(DAMAGED)
+    checked: list[Any] = []
+    for key, value in zip(listing.keys, values, strict=True):
+        kind = getattr(key.type, "impl", key.type).python_type  # through UTCDateTime
+        if kind is datetime and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                raise NotFound(DAMAGED) from None
+            if moment.tzinfo is None:
+                raise NotFound(DAMAGED)
+            checked.append(moment)
+        elif kind is int and type(value) is int:
+            checked.append(value)
+        else:
+            raise NotFound(DAMAGED)
+    return checked
+
+
+def _key_of(listing: Listing, item: Any) -> list[Any]:
+    return [getattr(item, key.key) for key in listing.keys]
+
+
+def _fetch(statement: Select[Any], limit: int, offset: int = 0) -> list[Any]:
+    return list(db.session.scalars(statement.limit(limit).offset(offset)))
+
+
+def paginate(
+    listing: Listing, *, per_page: int, cursor: str | None = None, number: int | None = None
+) -> Page[Any]:
+    """The page at ``cursor``, or the old numbered page ``number``, or the first.
+
+    One row more than the page is fetched to learn whether another follows.
+    """
+    if cursor:
+        position = _decode_cursor(cursor)
+    elif number is not None and number > 1:
+        position = {"offset": (number - 1) * per_page}
+    else:
+        position = {"offset": 0}
+    if "offset" in position:
+        return _offset_page(listing, position["offset"], per_page, numbered=not cursor)
+    if not listing.keys or not position.keys() <= {"after", "before"}:
+        raise NotFound(DAMAGED)
+    backwards = "before" in position
+    values = _key_values(listing, position["before" if backwards else "after"])
+    columns = tuple_(*listing.keys)
+    bound = tuple_(*(literal(v, type_=k.type) for k, v in zip(listing.keys, values, strict=True)))
+    # Past the cursor in the list's own order; backwards, the list turned round.
+    past = columns < bound if listing.descending != backwards else columns > bound
+    rows = _fetch(listing.ordered(reverse=backwards).where(past), per_page + 1)
+    more = len(rows) > per_page
+    items = rows[:per_page]
+    if backwards:
+        items.reverse()
+    if not items:  # rows went away since the link was made: offer the first page
+        return Page([], per_page, None, encode_cursor({"offset": 0}))
+    after = encode_cursor({"after": _key_of(listing, items[-1])})
+    before = encode_cursor({"before": _key_of(listing, items[0])})
+    if backwards:
+        return Page(items, per_page, after, before if more else None)
+    return Page(items, per_page, after if more else None, before)
+
+
+def _offset_page(listing: Listing, offset: int, per_page: int, *, numbered: bool) -> Page[Any]:
+    if type(offset) is not int or offset < 0:
+        raise NotFound(DAMAGED)
+    if offset > MAX_OFFSET:
+        if numbered:
+            raise NotFound(
+                f"Numbered pages go only {MAX_OFFSET:,} rows deep; "
+                "go to the first page and follow its Older links."
+            )
+        raise NotFound(f"Only the first {MAX_OFFSET:,} results are shown; narrow the search.")
+    rows = _fetch(listing.ordered(), per_page + 1, offset)
+    if offset and not rows:
+        raise NotFound("This page is past the end of the list.")
+    more = len(rows) > per_page
+    items = rows[:per_page]
+    if listing.keys:
+        # A numbered page hands over to cursors from here on.
+        next_cursor = encode_cursor({"after": _key_of(listing, items[-1])}) if more else None
+        prev_cursor = encode_cursor({"before": _key_of(listing, items[0])}) if offset else None
+    else:
+        next_cursor = encode_cursor({"offset": offset + per_page}) if more else None
+        prev_cursor = encode_cursor({"offset": max(offset - per_page, 0)}) if offset else None
+    return Page(items, per_page, next_cursor, prev_cursor)

@@ -5,37 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import Select
 
-from ..pagination import paginate
+from ..pagination import Listing, paginate
+
+PAGING_ARGS = {"cursor", "page", "per_page"}
 
 
-def page_of(
-    statement: Select[Any], args: dict[str, Any], endpoint: str, **values: Any
-) -> dict[str, Any]:
+def page_of(listing: Listing, args: dict[str, Any], endpoint: str, **values: Any) -> dict[str, Any]:
     """The page ``args`` asks for; ``values`` and filters in ``args`` go into the links."""
-    page = paginate(statement, page=args["page"], per_page=args["per_page"])
-    query = {key: value for key, value in args.items() if key not in {"page", "per_page"}}
+    page = paginate(
+        listing, per_page=args["per_page"], cursor=args.get("cursor"), number=args.get("page")
+    )
+    filters = {
+        name: str(value).lower() if isinstance(value, bool) else value
+        for name, value in args.items()
+        if name not in PAGING_ARGS
+    }
 
-    def link(number: int | None) -> str | None:
-        if number is None:
-            return None
+    def link(**position: Any) -> str:
         return url_for(
-            endpoint,
-            page=number,
-            per_page=page.per_page,
-            _external=True,
-            **values,
-            **{k: str(v).lower() if isinstance(v, bool) else v for k, v in query.items()},
+            endpoint, per_page=page.per_page, _external=True, **values, **filters, **position
         )
 
     return {
         "items": page.items,
-        "page": page.page,
         "per_page": page.per_page,
         "links": {
-            "self": link(page.page),
-            "next": link(page.next_num),
-            "prev": link(page.prev_num),
+            "self": link(cursor=args.get("cursor"), page=args.get("page")),
+            "next": link(cursor=page.next_cursor) if page.next_cursor else None,
+            "prev": link(cursor=page.prev_cursor) if page.prev_cursor else None,
         },
     }

@@ -8,15 +8,19 @@ from marshmallow import fields, validate
 
 from ..models.blog import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
-from ..pagination import MAX_PAGE
+from ..pagination import MAX_CURSOR_LENGTH, MAX_OFFSET
 from ..services.search import MAX_QUERY_LENGTH
 
 MAX_PER_PAGE = 100
 # PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
 # per field (the OpenAPI document keeps only one), written to match in linear time.
 no_nul = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (\\u0000).")
+# White space spelled out: Python's \s and JavaScript's (which clients and the
+# OpenAPI tools use) differ on a few characters, so the class names them all.
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 not_blank = validate.Regexp(
-    r"^\s*[^\s\x00][^\x00]*$", error="Must contain more than white space, and no NUL character."
+    rf"^[{SPACE}]*[^{SPACE}\x00][^\x00]*$",
+    error="Must contain more than white space, and no NUL character.",
 )
 
 
@@ -30,7 +34,21 @@ class StrictBoolean(fields.Boolean):
 
 
 class PageArgs(ma.Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = fields.String(
+        validate=validate.Length(max=MAX_CURSOR_LENGTH),
+        metadata={
+            "description": "Where the page starts: copy it from a page's links.next or "
+            "links.prev. Opaque; without it, the first page."
+        },
+    )
+    page = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={
+            "deprecated": True,
+            "description": "Old numbered pages, served while they are shallow "
+            f"({MAX_OFFSET:,} rows deep at most); follow the links instead.",
+        },
+    )
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
@@ -64,7 +82,6 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     return ma.Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
-            "page": fields.Integer(required=True),
             "per_page": fields.Integer(required=True),
             "links": fields.Nested(Links, required=True),
         },

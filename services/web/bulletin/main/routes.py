@@ -16,14 +16,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from ..auth.next_url import safe_next_path
 from ..decorators import admin_required, permission_required
 from ..extensions import db, moment
 from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
-from ..pagination import MAX_PAGE, Page, paginate
+from ..pagination import Listing, Page, paginate
 from ..services import accounts, blog, search
 from . import bp
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
@@ -32,15 +32,14 @@ FEED_COOKIE = "show_followed"
 FEED_COOKIE_AGE = 30 * 24 * 3600
 
 
-def page_or_404(statement: Select[Any], per_page: int) -> Page[Any]:
-    """The page named by ``?page=``; 404 below 1 or past the end."""
-    number = request.args.get("page", 1, type=int)
-    if not 1 <= number <= MAX_PAGE:
-        abort(404, description=f"Pages are numbered from 1 to {MAX_PAGE}.")
-    page = paginate(statement, page=number, per_page=per_page)
-    if number > 1 and not page.items:
-        abort(404, description="This page is past the end of the list.")
-    return page
+def requested_page(listing: Listing, per_page: int) -> Page[Any]:
+    """The page at ``?cursor=``, or at an old ``?page=N`` link, or the first."""
+    return paginate(
+        listing,
+        per_page=per_page,
+        cursor=request.args.get("cursor"),
+        number=request.args.get("page", type=int),
+    )
 
 
 def user_or_404(username: str) -> User:
@@ -60,8 +59,8 @@ def search_page():
     text = search.checked_query(request.args.get("q"))
     if not text:
         return render_template("main/search.html", q="", page=None, people=[], snippets={})
-    page = page_or_404(search.posts(text), per_page("POSTS_PER_PAGE"))
-    found_people = search.people(text) if page.page == 1 else []
+    page = requested_page(search.posts(text), per_page("POSTS_PER_PAGE"))
+    found_people = search.people(text) if page.is_first else []
     return render_template(
         "main/search.html",
         q=text,
@@ -86,7 +85,7 @@ def index():
         abort(403, description="Your account does not have permission to write posts.")
     show_followed = current_user.is_authenticated and bool(request.cookies.get(FEED_COOKIE))
     statement = blog.followed_posts(current_user) if show_followed else blog.all_posts()
-    page = page_or_404(statement, per_page("POSTS_PER_PAGE"))
+    page = requested_page(statement, per_page("POSTS_PER_PAGE"))
     return render_template("main/index.html", form=form, page=page, show_followed=show_followed)
 
 
@@ -120,7 +119,7 @@ def show_followed():
 def user(username: str):
     """Show a profile with the user's posts and follow counts."""
     profile = user_or_404(username)
-    page = page_or_404(blog.posts_by(profile), per_page("POSTS_PER_PAGE"))
+    page = requested_page(blog.posts_by(profile), per_page("POSTS_PER_PAGE"))
     followers, following = blog.follow_counts(profile)
     is_following = current_user.is_authenticated and blog.is_following(current_user, profile)
     return render_template(
@@ -194,7 +193,7 @@ def post(post_id: int):
             flash("Your comment has been published.", "success")
             return redirect(url_for("main.post", post_id=item.id, _anchor="comments"))
     moderator = current_user.is_authenticated and current_user.can(Permission.MODERATE)
-    comments = page_or_404(
+    comments = requested_page(
         blog.visible_comments(item, moderator=moderator), per_page("COMMENTS_PER_PAGE")
     )
     return render_template(
@@ -263,7 +262,7 @@ def unfollow(username: str):
 def followers(username: str):
     """List who follows a user."""
     profile = user_or_404(username)
-    page = page_or_404(blog.followers_of(profile), per_page("FOLLOWERS_PER_PAGE"))
+    page = requested_page(blog.followers_of(profile), per_page("FOLLOWERS_PER_PAGE"))
     people = [(follow.follower, follow.timestamp) for follow in page.items]
     return render_template(
         "main/follows.html",
@@ -279,7 +278,7 @@ def followers(username: str):
 def following(username: str):
     """List whom a user follows."""
     profile = user_or_404(username)
-    page = page_or_404(blog.followed_by(profile), per_page("FOLLOWERS_PER_PAGE"))
+    page = requested_page(blog.followed_by(profile), per_page("FOLLOWERS_PER_PAGE"))
     people = [(follow.followed, follow.timestamp) for follow in page.items]
     return render_template(
         "main/follows.html",
@@ -295,7 +294,7 @@ def following(username: str):
 @permission_required(Permission.MODERATE)
 def moderate():
     """List recent comments with buttons to hide or show each."""
-    page = page_or_404(blog.all_comments(), per_page("COMMENTS_PER_PAGE"))
+    page = requested_page(blog.all_comments(), per_page("COMMENTS_PER_PAGE"))
     return render_template("main/moderate.html", page=page, action_form=Form())
 
 

@@ -20,15 +20,17 @@ COMMENT_MAX = 2_000
 class Post(Model):
     __tablename__ = "posts"
     __table_args__ = (
-        # Profile pages and the followed feed: one author's posts, newest first.
-        Index("ix_posts_author_id_timestamp", "author_id", "timestamp"),
+        # The feeds' order, which their pages follow (bulletin.pagination):
+        # every post, and one author's (profiles, the followed feed).
+        Index("ix_posts_timestamp_id", "timestamp", "id"),
+        Index("ix_posts_author_id_timestamp_id", "author_id", "timestamp", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     # Rendered once on save, not on every page view.
     body_html: Mapped[str] = mapped_column(Text)
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     author: Mapped[User] = relationship()
@@ -55,12 +57,16 @@ def compared_with_models(
 
 class Comment(Model):
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_post_id_timestamp", "post_id", "timestamp"),)
+    __table_args__ = (
+        # Moderation's list, and one post's comments: the order their pages follow.
+        Index("ix_comments_timestamp_id", "timestamp", "id"),
+        Index("ix_comments_post_id_timestamp_id", "post_id", "timestamp", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))

@@ -2,51 +2,55 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Comment, Follow, Permission, Post, User
+from ..pagination import Listing
 from . import Forbidden, ServiceError
 
 # Feeds ----------------------------------------------------------------------
+# Each feed is a Listing: its query and the keys its pages follow (time, then
+# id), which an index of the same columns serves at any depth.
 
 
-def all_posts() -> Select[tuple[Post]]:
+def _posts(*conditions: ColumnElement[bool]) -> Listing:
     # Authors come in the same query, not one query per post.
-    return (
-        select(Post)
-        .options(joinedload(Post.author))
-        .order_by(Post.timestamp.desc(), Post.id.desc())
+    return Listing(
+        select(Post).options(joinedload(Post.author)).where(*conditions),
+        keys=(Post.timestamp, Post.id),
     )
 
 
-def followed_posts(user: User) -> Select[tuple[Post]]:
+def all_posts() -> Listing:
+    return _posts()
+
+
+def followed_posts(user: User) -> Listing:
     """Posts by the authors ``user`` follows, and by ``user``."""
     followed = select(Follow.followed_id).where(Follow.follower_id == user.id)
-    return all_posts().where((Post.author_id.in_(followed)) | (Post.author_id == user.id))
+    return _posts((Post.author_id.in_(followed)) | (Post.author_id == user.id))
 
 
-def posts_by(user: User) -> Select[tuple[Post]]:
-    return all_posts().where(Post.author_id == user.id)
+def posts_by(user: User) -> Listing:
+    return _posts(Post.author_id == user.id)
 
 
-def visible_comments(post: Post, *, moderator: bool) -> Select[tuple[Comment]]:
+def visible_comments(post: Post, *, moderator: bool) -> Listing:
     """A post's comments, oldest first; moderators also see the disabled ones."""
     statement = (
-        select(Comment)
-        .options(joinedload(Comment.author))
-        .where(Comment.post_id == post.id)
-        .order_by(Comment.timestamp.asc(), Comment.id.asc())
+        select(Comment).options(joinedload(Comment.author)).where(Comment.post_id == post.id)
     )
-    return statement if moderator else statement.where(Comment.disabled.is_(False))
+    if not moderator:
+        statement = statement.where(Comment.disabled.is_(False))
+    return Listing(statement, keys=(Comment.timestamp, Comment.id), descending=False)
 
 
-def all_comments() -> Select[tuple[Comment]]:
-    return (
-        select(Comment)
-        .options(joinedload(Comment.author), joinedload(Comment.post))
-        .order_by(Comment.timestamp.desc(), Comment.id.desc())
+def all_comments() -> Listing:
+    return Listing(
+        select(Comment).options(joinedload(Comment.author)),
+        keys=(Comment.timestamp, Comment.id),
     )
 
 
@@ -136,19 +140,15 @@ def follow_counts(user: User) -> tuple[int, int]:
     return followers or 0, following or 0
 
 
-def followers_of(user: User) -> Select[tuple[Follow]]:
-    return (
-        select(Follow)
-        .options(joinedload(Follow.follower))
-        .where(Follow.followed_id == user.id)
-        .order_by(Follow.timestamp.desc(), Follow.follower_id)
+def followers_of(user: User) -> Listing:
+    return Listing(
+        select(Follow).options(joinedload(Follow.follower)).where(Follow.followed_id == user.id),
+        keys=(Follow.timestamp, Follow.follower_id),
     )
 
 
-def followed_by(user: User) -> Select[tuple[Follow]]:
-    return (
-        select(Follow)
-        .options(joinedload(Follow.followed))
-        .where(Follow.follower_id == user.id)
-        .order_by(Follow.timestamp.desc(), Follow.followed_id)
+def followed_by(user: User) -> Listing:
+    return Listing(
+        select(Follow).options(joinedload(Follow.followed)).where(Follow.follower_id == user.id),
+        keys=(Follow.timestamp, Follow.followed_id),
     )

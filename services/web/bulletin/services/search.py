@@ -14,11 +14,12 @@ import re
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Post, User
+from ..pagination import Listing
 from . import ServiceError
 
 MAX_QUERY_LENGTH = 200
@@ -61,19 +62,23 @@ def _tsquery(text: str) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(CONFIG, text)
 
 
-def posts(text: str) -> Select[tuple[Post]]:
-    """Posts that match ``text``, best first; page it like a feed."""
+def posts(text: str) -> Listing:
+    """Posts that match ``text``, best first. Ranked, so paged by a short offset."""
     statement = select(Post).options(joinedload(Post.author))
     if _on_postgresql():
         query = _tsquery(text)
         vector: ColumnElement[Any] = literal_column("posts.search_vector")
-        return statement.where(vector.op("@@")(query)).order_by(
-            func.ts_rank_cd(vector, query).desc(), Post.timestamp.desc(), Post.id.desc()
+        return Listing(
+            statement.where(vector.op("@@")(query)).order_by(
+                func.ts_rank_cd(vector, query).desc(), Post.timestamp.desc(), Post.id.desc()
+            )
         )
     words = _words(text)
     matches = [Post.body.ilike(_like(word), escape="\\") for word in words]
-    return statement.where(and_(*matches) if matches else false()).order_by(
-        Post.timestamp.desc(), Post.id.desc()
+    return Listing(
+        statement.where(and_(*matches) if matches else false()).order_by(
+            Post.timestamp.desc(), Post.id.desc()
+        )
     )
 
 

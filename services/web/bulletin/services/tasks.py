@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Task, User
+from ..pagination import Listing
 
 
-def tasks_of(owner: User, *, done: bool | None = None) -> Select[tuple[Task]]:
-    statement = select(Task).where(Task.owner_id == owner.id).order_by(Task.id)
-    return statement if done is None else statement.where(Task.done.is_(done))
+def tasks_of(owner: User, *, done: bool | None = None) -> Listing:
+    """The owner's tasks, oldest first."""
+    statement = select(Task).where(Task.owner_id == owner.id)
+    if done is not None:
+        statement = statement.where(Task.done.is_(done))
+    return Listing(statement, keys=(Task.id,), descending=False)
 
 
 def find_task(owner: User, task_id: int) -> Task | None:

@@ -227,6 +227,7 @@ class LoopbackStack:
                 "PAGES_ROOT": str(ROOT / "nginx/html"),
                 "ACME_WEBROOT": str(self.prefix / "acme"),
                 "ACCESS_LOG": str(self.access_log),
+                "NGINX_CACHE_PATH": str(self.prefix / "cache"),
                 "HSTS_MAX_AGE": str(self.hsts_max_age),
                 "NGINX_SIGN_IN_RATE": self.sign_in_rate,
                 "NGINX_SIGN_IN_BURST": str(self.sign_in_burst),

@@ -8,6 +8,7 @@ suite's conftest provides a ``stack`` fixture (a ``Stack``), and subclasses
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import json
 import re
@@ -15,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,3 +355,59 @@ class HttpsStackChecks:
         body = response.json()
         assert body["error"] and body["message"]
         assert json.dumps(body)
+
+    # The cache of pages for visitors (nginx/templates/snippets/page-cache) ---------------
+
+    def test_visitors_share_a_page_and_the_signed_in_never_get_it(self, stack: Stack):
+        probe = f"/?probe={uuid.uuid4().hex}"  # a page no other test has cached
+        first, second = stack.get(probe), stack.get(probe)
+        assert first.headers["X-Cache-Status"] == "MISS"
+        assert second.headers["X-Cache-Status"] == "HIT"
+        assert (
+            "public" in second.headers["Cache-Control"]
+            and "s-maxage=" in second.headers["Cache-Control"]
+        )
+        assert "Set-Cookie" not in first.headers and "Set-Cookie" not in second.headers
+        assert "Sign in" in second.text
+        readers = [register_and_confirm(stack) for _ in range(2)]
+        for _ in range(2):
+            for session, email in readers:
+                page = session.get(stack.https_url + probe, allow_redirects=False)
+                assert page.headers["X-Cache-Status"] == "BYPASS"
+                assert "private" in page.headers["Cache-Control"]
+                names = re.findall(r'href="/user/(u[0-9a-f]{12})">Profile', page.text)
+                assert names == [email.split("@")[0]], names
+        # What the signed-in were sent was not kept for visitors either.
+        after = stack.get(probe)
+        assert after.headers["X-Cache-Status"] in {"HIT", "EXPIRED", "MISS"}
+        assert "Sign in" in after.text and "Set-Cookie" not in after.headers
+        assert not any(email.split("@")[0] in after.text for _, email in readers)
+
+    def test_a_crowd_of_visitors_costs_the_app_one_request(self, stack: Stack):
+        probe = f"/?crowd={uuid.uuid4().hex}"
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _: stack.get(probe), range(40)))
+        assert all(a.status_code == 200 and "Set-Cookie" not in a.headers for a in answers)
+        wait_for(lambda: stack.nginx_log().count(probe) == 40, 10, "nginx logging 40 requests")
+        assert stack.app_log().count(probe) == 1
+
+    def test_a_new_post_reaches_visitors_within_the_lifetime(self, stack: Stack):
+        probe = f"/?fresh={uuid.uuid4().hex}"
+        stack.get(probe)
+        cached = stack.get(probe)
+        assert cached.headers["X-Cache-Status"] == "HIT"
+        lifetime = int(re.search(r"s-maxage=(\d+)", cached.headers["Cache-Control"]).group(1))
+        session, _ = register_and_confirm(stack)
+        body = f"news {uuid.uuid4().hex}"
+        assert submit_form(stack, session, "/", {"body": body}).status_code == 302
+        # Every copy made before the post has expired one lifetime later; the
+        # next visitor's request goes to the app.
+        time.sleep(lifetime + 0.5)
+        fresh = stack.get(probe)
+        assert body in fresh.text, fresh.headers
+        assert "Set-Cookie" not in fresh.headers
+
+    def test_the_api_and_other_pages_are_never_cached(self, stack: Stack):
+        for path in ("/api/v1/openapi.json", "/auth/login", "/search?q=cache"):
+            for _ in range(2):
+                assert "X-Cache-Status" not in stack.get(path).headers, path

@@ -30,6 +30,8 @@ LOOPBACK_HOSTS = ("localhost", ".localhost", "127.0.0.1")
 # Names that only exist on a local network, accepted in development so that
 # phones and laptops on the LAN reach `make dev` and the development stack.
 LAN_SUFFIXES = (".local", ".lan", ".home.arpa", ".internal")
+# Longest page cache a setting may ask for (PAGE_CACHE_SECONDS).
+MAX_PAGE_CACHE_SECONDS = 60
 
 
 class ConfigError(RuntimeError):
@@ -176,6 +178,7 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
     LOG_FORMAT = "text"
     MAIL_SEND_ASYNC = True
+    PAGE_CACHE_SECONDS = 0  # a developer sees each change at once
 
     def __init__(self, env: Mapping[str, str]) -> None:
         # Unset in development: create_app generates one (GENERATED_SECRET_KEY_FILE).
@@ -190,6 +193,14 @@ class Config:
         self.POSTS_PER_PAGE = _int(env, "POSTS_PER_PAGE", 20)
         self.FOLLOWERS_PER_PAGE = _int(env, "FOLLOWERS_PER_PAGE", 50)
         self.COMMENTS_PER_PAGE = _int(env, "COMMENTS_PER_PAGE", 30)
+        # How long nginx may answer visitors from one copy of the home page, a
+        # post or a profile (bulletin/page_cache.py); 0: never shared.
+        self.PAGE_CACHE_SECONDS = _int(env, "PAGE_CACHE_SECONDS", self.PAGE_CACHE_SECONDS)
+        if not 0 <= self.PAGE_CACHE_SECONDS <= MAX_PAGE_CACHE_SECONDS:
+            raise ConfigError(
+                f"PAGE_CACHE_SECONDS must be from 0 (off) to {MAX_PAGE_CACHE_SECONDS}: "
+                "longer, visitors would wait too long to see a new post."
+            )
         # A signed-in browser without "remember me" is signed out after this long
         # without a request (remembered ones last REMEMBER_COOKIE_DURATION, 14 days).
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_int(env, "SESSION_IDLE_MINUTES", 120))
@@ -317,6 +328,9 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     HSTS_MAX_AGE = 31_536_000  # one year
     PREFERRED_URL_SCHEME = "https"
+    # A crowd of visitors costs the app one page per 2 s, and a new post
+    # reaches them within 2 s.
+    PAGE_CACHE_SECONDS = 2
 
     def __init__(self, env: Mapping[str, str]) -> None:
         super().__init__(env)

@@ -23,6 +23,7 @@ from ..decorators import admin_required, permission_required
 from ..extensions import db, moment
 from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
+from ..page_cache import for_visitors
 from ..pagination import Listing, Page, paginate
 from ..services import accounts, blog, search
 from . import bp
@@ -71,6 +72,7 @@ def search_page():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@for_visitors
 def index():
     """Show the feed, newest first, with the write-a-post form for writers."""
     may_write = current_user.is_authenticated and current_user.can(Permission.WRITE)
@@ -116,6 +118,7 @@ def show_followed():
 
 
 @bp.get("/user/<username>")
+@for_visitors
 def user(username: str):
     """Show a profile with the user's posts and follow counts."""
     profile = user_or_404(username)
@@ -129,7 +132,9 @@ def user(username: str):
         followers=followers,
         following=following,
         is_following=is_following,
-        form=Form(),
+        # Only signed-in readers get the follow button: its CSRF token would
+        # give a visitor a session cookie, and the page could not be shared.
+        form=Form() if current_user.is_authenticated else None,
     )
 
 
@@ -180,18 +185,19 @@ def edit_profile_admin(public_id: uuid.UUID):
 
 
 @bp.route("/post/<id:post_id>", methods=["GET", "POST"])
+@for_visitors
 def post(post_id: int):
     """Show one post with its comments and, for commenters, a comment form."""
     item = db.get_or_404(Post, post_id, description="There is no such post.")
-    form = CommentForm()
     may_comment = current_user.is_authenticated and current_user.can(Permission.COMMENT)
-    if request.method == "POST":
-        if not may_comment:
-            abort(403, description="Your account does not have permission to comment.")
-        if form.validate_on_submit():
-            blog.add_comment(post=item, author=current_user, body=form.body.data)
-            flash("Your comment has been published.", "success")
-            return redirect(url_for("main.post", post_id=item.id, _anchor="comments"))
+    if request.method == "POST" and not may_comment:
+        abort(403, description="Your account does not have permission to comment.")
+    # Forms only for those who use them: their CSRF token means a session cookie.
+    form = CommentForm() if may_comment else None
+    if form is not None and form.validate_on_submit():
+        blog.add_comment(post=item, author=current_user, body=form.body.data)
+        flash("Your comment has been published.", "success")
+        return redirect(url_for("main.post", post_id=item.id, _anchor="comments"))
     moderator = current_user.is_authenticated and current_user.can(Permission.MODERATE)
     comments = requested_page(
         blog.visible_comments(item, moderator=moderator), per_page("COMMENTS_PER_PAGE")
@@ -200,10 +206,10 @@ def post(post_id: int):
         "main/post.html",
         post=item,
         comments=comments,
-        form=form if may_comment else None,
+        form=form,
         may_edit=current_user.is_authenticated and blog.may_edit(current_user, item),
         moderator=moderator,
-        action_form=Form(),
+        action_form=Form() if moderator else None,
     )
 
 

@@ -174,7 +174,9 @@ def test_every_api_list_walks_both_ways(app, client, make_user):
     oldest_comments = add_comments(app, newest_first[0], "writer", 9)
     visible = [c for n, c in enumerate(oldest_comments) if n % 3 != 2]
     with app.app_context():
-        task_ids = [tasks.create_task(owner=_user("writer"), title=f"t{n}").id for n in range(7)]
+        task_ids = [
+            tasks.create_task(owner_id=_user("writer").id, title=f"t{n}").id for n in range(7)
+        ]
     headers = bearer(get_token(client, "writer@example.com"))
     who = f"/api/v1/users/{writer.public_id}"
     for path, expected in (
@@ -192,7 +194,7 @@ def test_the_links_keep_the_filter(app, client, make_user):
     make_user("writer")
     with app.app_context():
         for n in range(5):
-            tasks.create_task(owner=_user("writer"), title=f"t{n}", done=n % 2 == 0)
+            tasks.create_task(owner_id=_user("writer").id, title=f"t{n}", done=n % 2 == 0)
     headers = bearer(get_token(client, "writer@example.com"))
     page = client.get("/api/v1/tasks?done=true&per_page=2", headers=headers).json
     assert "done=true" in page["links"]["next"] and "cursor=" in page["links"]["next"]
@@ -235,7 +237,7 @@ def test_a_made_up_cursor_reaches_nothing_the_reader_may_not_see(app, client, ma
     add_comments(app, post_id, "alice", 6)
     with app.app_context():
         for n in range(3):
-            tasks.create_task(owner=_user("alice"), title=f"alice's secret {n}")
+            tasks.create_task(owner_id=_user("alice").id, title=f"alice's secret {n}")
     headers = bearer(get_token(client, "bob@example.com"))
     from_the_start = encode_cursor({"after": [0]})
     response = client.get("/api/v1/tasks", query_string={"cursor": from_the_start}, headers=headers)

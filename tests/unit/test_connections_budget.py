@@ -11,12 +11,12 @@ def test_pools_follow_gunicorns_threads_on_postgresql():
         {"DATABASE_URL": "postgresql://u:p@db/bulletin", "GUNICORN_THREADS": "4"},
     )
     assert config.SQLALCHEMY_ENGINE_OPTIONS == {
-        "pool_pre_ping": True,
+        "pool_pre_ping": False,
         "pool_size": 4,
         "max_overflow": 2,
     }
     sqlite = load_config("development", {})
-    assert sqlite.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True}
+    assert sqlite.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": False}
 
 
 def test_the_budget_multiplies_replicas_workers_and_pools():

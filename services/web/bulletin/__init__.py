@@ -10,7 +10,8 @@ from flask import Flask
 
 from .assets import version_static_urls
 from .config import generated_secret_key, load_config
-from .urls import IdConverter, id_schema
+from .json import FastJSONProvider
+from .urls import IdConverter, id_schema, row_url
 
 # Security schemes for the OpenAPI document: bearer tokens by default,
 # HTTP Basic where POST /tokens says so.
@@ -32,7 +33,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     environment; tests use it to point at their own database.
     """
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.url_map.converters["id"] = IdConverter
+    app.jinja_env.globals["row_url"] = row_url
     version_static_urls(app)
     app.config.from_object(load_config(config_name, os.environ))
     if overrides:
@@ -69,8 +72,11 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     drain_request_bodies(app)
 
     from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
+    from .pool import ping_idle_connections
 
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

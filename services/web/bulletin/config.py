@@ -162,7 +162,8 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
     # Logging in again refreshes the remember cookie's lifetime.
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, bool | int] = {"pool_pre_ping": True}
+    # No ping at every checkout: bulletin/pool.py pings only idle connections.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, bool | int] = {"pool_pre_ping": False}
     BOOTSTRAP_SERVE_LOCAL = True
     RATELIMIT_HEADERS_ENABLED = True
     # A window that moves with each request: a fixed one lets twice the limit

@@ -104,7 +104,7 @@ class DatabaseOutage(ServiceUnavailable):
 
 def handle_database_error(error: DBAPIError) -> Response:
     """A database that is down or restarting is an outage, not a bug: 503 with
-    Retry-After and one log line. The pool's pre-ping reconnects by itself."""
+    Retry-After and one log line. The pool reconnects by itself (bulletin/pool.py)."""
     if not (isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated):
         return handle_unexpected(error)
     reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from flask import g, url_for
 from werkzeug.routing import IntegerConverter
 
 ID_MAX = 2**31 - 1  # the largest INTEGER primary key PostgreSQL stores
@@ -17,3 +20,29 @@ class IdConverter(IntegerConverter):
 def id_schema(converter: IdConverter) -> dict[str, object]:
     """How the OpenAPI document describes an ``<id:...>`` path parameter."""
     return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+
+
+# Stands in for the one varying part while a row's URL is built: digits, so the
+# id converter takes it, and no host or path holds them by chance.
+STAND_IN = "1234567890"
+# What Werkzeug's converters leave unquoted in a path part (BaseConverter.to_url).
+PATH_SAFE = "!$&'()*+,/:;=@"
+
+
+def row_url(endpoint: str, part: str, value: object, *, external: bool = False) -> str:
+    """``url_for(endpoint, **{part: value})`` for one row of many.
+
+    url_for walks the URL map each time (about 15 µs, forty times on a page
+    of twenty posts); the URL is built once per request around a stand-in
+    and each row fills in its own part.
+    """
+    templates = g.setdefault("row_urls", {})
+    key = (endpoint, part, external)
+    if key not in templates:
+        built = url_for(endpoint, **{part: STAND_IN}, _external=external)
+        head, found, tail = built.partition(STAND_IN)
+        if not found:
+            raise ValueError(f"{endpoint} does not put {part} in its URL")
+        templates[key] = (head, tail)
+    head, tail = templates[key]
+    return f"{head}{quote(str(value), safe=PATH_SAFE)}{tail}"

@@ -10,9 +10,9 @@ from flask import current_app, g, request
 from werkzeug.datastructures import WWWAuthenticate
 
 from ..errors import api_error
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..models import Permission, User
-from ..services.api_tokens import InvalidToken, user_for_token
+from ..services.api_tokens import Bearer, InvalidToken, bearer_of
 
 REALM = "Bulletin API"
 
@@ -38,7 +38,7 @@ def token_required(view: Callable) -> Callable:
                 www_authenticate=WWWAuthenticate("bearer", {"realm": REALM}),
             )
         try:
-            user = user_for_token(token)
+            bearer = bearer_of(token)
         except InvalidToken as error:
             raise api_error(
                 401,
@@ -47,30 +47,38 @@ def token_required(view: Callable) -> Callable:
                     "bearer", {"realm": REALM, "error": "invalid_token"}
                 ),
             ) from None
-        if not user.confirmed:
+        if not bearer.confirmed:
             raise api_error(
                 403,
                 "Confirm your account first: follow the link in the email "
                 "we sent when you registered.",
             )
-        g.api_user = user
+        g.api_bearer = bearer
         return view(*args, **kwargs)
 
     return wrapped
 
 
+def api_bearer() -> Bearer:
+    """The caller's id and permissions: enough for reads, no entity loaded."""
+    return g.api_bearer
+
+
 def api_user() -> User:
+    """The caller as a User entity, for the services that change things."""
+    if "api_user" not in g:
+        g.api_user = db.session.get_one(User, api_bearer().id)
     return g.api_user
 
 
 def require_permission(permission: Permission) -> None:
-    if not api_user().can(permission):
+    if not api_bearer().can(permission):
         raise api_error(403, f"Your account may not do this ({permission.name} permission).")
 
 
 def _writer_key() -> str:
-    user = g.get("api_user")
-    return f"user:{user.public_id}" if user is not None else request.remote_addr or "-"
+    bearer = g.get("api_bearer")
+    return f"user:{bearer.id}" if bearer is not None else request.remote_addr or "-"
 
 
 # One count of writes per user, across every write route; goes below token_required.

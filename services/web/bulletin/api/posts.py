@@ -8,7 +8,7 @@ from ..errors import api_error
 from ..extensions import db
 from ..models import Permission, Post
 from ..services import blog, search
-from .auth import api_user, require_permission, token_required, write_limit
+from .auth import api_bearer, api_user, require_permission, token_required, write_limit
 from .blueprint import bp
 from .paging import page_of
 from .schemas import (
@@ -80,7 +80,7 @@ def update_post(data, post_id: int):
 def post_comments(post_id: int, **args):
     """List a post's comments, oldest first (moderators also see hidden ones)."""
     post = _post_or_404(post_id)
-    moderator = api_user().can(Permission.MODERATE)
+    moderator = api_bearer().can(Permission.MODERATE)
     return page_of(
         blog.visible_comments(post, moderator=moderator), args, "api.post_comments", post_id=post_id
     )

@@ -10,6 +10,7 @@ from ..models.blog import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
 from ..pagination import MAX_CURSOR_LENGTH, MAX_OFFSET
 from ..services.search import MAX_QUERY_LENGTH
+from ..urls import row_url
 
 MAX_PER_PAGE = 100
 # PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
@@ -130,7 +131,7 @@ class TaskPublic(ma.Schema):
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
     uri = fields.Function(
-        lambda task: url_for("api.get_task", task_id=task.id, _external=True), required=True
+        lambda task: row_url("api.get_task", "task_id", task.id, external=True), required=True
     )
 
 
@@ -141,7 +142,7 @@ class UserSummary(ma.Schema):
     id = fields.UUID(attribute="public_id", required=True)
     username = fields.String(required=True)
     uri = fields.Function(
-        lambda user: url_for("api.get_user", public_id=user.public_id, _external=True),
+        lambda user: row_url("api.get_user", "public_id", user.public_id, external=True),
         required=True,
     )
 
@@ -176,10 +177,10 @@ class PostPublic(ma.Schema):
     timestamp = fields.AwareDateTime(required=True)
     author = fields.Nested(UserSummary, required=True)
     uri = fields.Function(
-        lambda post: url_for("api.get_post", post_id=post.id, _external=True), required=True
+        lambda post: row_url("api.get_post", "post_id", post.id, external=True), required=True
     )
     comments_uri = fields.Function(
-        lambda post: url_for("api.post_comments", post_id=post.id, _external=True), required=True
+        lambda post: row_url("api.post_comments", "post_id", post.id, external=True), required=True
     )
 
 
@@ -196,7 +197,7 @@ class CommentPublic(ma.Schema):
     timestamp = fields.AwareDateTime(required=True)
     author = fields.Nested(UserSummary, required=True)
     post_uri = fields.Function(
-        lambda comment: url_for("api.get_post", post_id=comment.post_id, _external=True),
+        lambda comment: row_url("api.get_post", "post_id", comment.post_id, external=True),
         required=True,
     )
 

@@ -7,14 +7,14 @@ from flask import Blueprint, url_for
 from ..errors import api_error
 from ..models import Task
 from ..services import tasks
-from .auth import api_user, token_required, write_limit
+from .auth import api_bearer, token_required, write_limit
 from .blueprint import bp
 from .paging import page_of
 from .schemas import TaskCreate, TaskListArgs, TaskPage, TaskPatch, TaskPublic, TaskReplace
 
 
 def _own_task_or_404(task_id: int) -> Task:
-    task = tasks.find_task(api_user(), task_id)
+    task = tasks.find_task(api_bearer().id, task_id)
     if task is None:
         raise api_error(404, f"You have no task {task_id}.")
     return task
@@ -26,7 +26,8 @@ def _own_task_or_404(task_id: int) -> Task:
 @bp.response(200, TaskPage)
 def list_tasks(**args):
     """List your tasks, oldest first; filter with done=true or done=false."""
-    return page_of(tasks.tasks_of(api_user(), done=args.get("done")), args, "api.list_tasks")
+    listing = tasks.tasks_of(api_bearer().id, done=args.get("done"))
+    return page_of(listing, args, "api.list_tasks")
 
 
 @bp.post("/tasks")
@@ -36,7 +37,7 @@ def list_tasks(**args):
 @bp.response(201, TaskPublic, headers={"Location": {"schema": {"type": "string"}}})
 def create_task(data):
     """Create a task."""
-    task = tasks.create_task(owner=api_user(), **data)
+    task = tasks.create_task(owner_id=api_bearer().id, **data)
     return task, 201, {"Location": url_for("api.get_task", task_id=task.id, _external=True)}
 
 

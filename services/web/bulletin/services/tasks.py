@@ -5,25 +5,25 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Task, User
+from ..models import Task
 from ..pagination import Listing
 
 
-def tasks_of(owner: User, *, done: bool | None = None) -> Listing:
+def tasks_of(owner_id: int, *, done: bool | None = None) -> Listing:
     """The owner's tasks, oldest first."""
-    statement = select(Task).where(Task.owner_id == owner.id)
+    statement = select(Task).where(Task.owner_id == owner_id)
     if done is not None:
         statement = statement.where(Task.done.is_(done))
     return Listing(statement, keys=(Task.id,), descending=False)
 
 
-def find_task(owner: User, task_id: int) -> Task | None:
+def find_task(owner_id: int, task_id: int) -> Task | None:
     """The owner's task, or None: another user's task is as absent as a missing one."""
-    return db.session.scalar(select(Task).where(Task.id == task_id, Task.owner_id == owner.id))
+    return db.session.scalar(select(Task).where(Task.id == task_id, Task.owner_id == owner_id))
 
 
-def create_task(*, owner: User, title: str, description: str = "", done: bool = False) -> Task:
-    task = Task(owner_id=owner.id, title=title, description=description, done=done)
+def create_task(*, owner_id: int, title: str, description: str = "", done: bool = False) -> Task:
+    task = Task(owner_id=owner_id, title=title, description=description, done=done)
     db.session.add(task)
     db.session.commit()
     return task

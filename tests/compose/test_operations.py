@@ -431,9 +431,16 @@ class TestFaults:
     def test_a_database_restart_is_a_friendly_503_and_the_app_recovers_alone(self, ops: Compose):
         web_started = web_started_at(ops)
         token = api_token(ops)
+        get(ops, "/")
+        assert get(ops, "/").headers["X-Cache-Status"] == "HIT"  # a visitor's copy in nginx
         ops.run("stop", "db")
         try:
-            page = get(ops, "/")
+            # A page nginx has a copy of is served from it, stale, while the app fails...
+            time.sleep(3)  # past PAGE_CACHE_SECONDS (2)
+            kept = get(ops, "/")
+            assert kept.status_code == 200 and kept.headers["X-Cache-Status"] == "STALE"
+            # ...and one it has not is the app's friendly 503.
+            page = get(ops, f"/?while-down={secrets.token_hex(4)}")
             assert page.status_code == 503
             assert "Bulletin will be back in a moment" in page.text
             assert "Traceback" not in page.text and page.headers["Retry-After"]

@@ -169,3 +169,22 @@ def test_postgresql_uses_the_index_on_100000_posts(app, make_user):
         plan = "\n".join(row[0] for row in explained)
         db.session.commit()
     assert "ix_posts_search_vector" in plan, plan
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_word_in_every_post_ranks_only_the_newest_matches(app, make_user, monkeypatch):
+    monkeypatch.setattr(search, "RANKED", 3)
+    author = make_user("writer")
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO posts (body, body_html, timestamp, author_id)"
+                " SELECT CASE WHEN g = 1 THEN 'owl owl owl owl' ELSE 'owl ' || g END, '',"
+                " now() - g * interval '1 minute', :author FROM generate_series(1, 10) AS g"
+            ),
+            {"author": author.id},
+        )
+        db.session.commit()
+        found = db.session.scalars(search.posts("owl").statement).all()
+    # The three newest, the one that says it most first; older ones are not ranked.
+    assert [post.body for post in found] == ["owl owl owl owl", "owl 2", "owl 3"]

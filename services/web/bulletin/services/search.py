@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Post, User
-from ..pagination import Listing
+from ..pagination import MAX_OFFSET, Listing
 from . import ServiceError
 
 MAX_QUERY_LENGTH = 200
@@ -54,6 +54,10 @@ def _words(text: str) -> list[str]:
     return [word.lower() for word in re.findall(r"\w+", text)]
 
 
+# Matches ranked per search: the newest this many, more than paging reaches.
+RANKED = 2 * MAX_OFFSET
+
+
 def _like(word: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
 
@@ -63,13 +67,23 @@ def _tsquery(text: str) -> ColumnElement[Any]:
 
 
 def posts(text: str) -> Listing:
-    """Posts that match ``text``, best first. Ranked, so paged by a short offset."""
+    """Posts that match ``text``, best first. Ranked, so paged by a short offset.
+
+    Only the newest RANKED matches are ranked: words in half the posts
+    would otherwise rank half a million rows on every search (0.7 s at 1M).
+    """
     statement = select(Post).options(joinedload(Post.author))
     if _on_postgresql():
         query = _tsquery(text)
         vector: ColumnElement[Any] = literal_column("posts.search_vector")
+        newest = (
+            select(Post.id)
+            .where(vector.op("@@")(query))
+            .order_by(Post.timestamp.desc(), Post.id.desc())
+            .limit(RANKED)
+        )
         return Listing(
-            statement.where(vector.op("@@")(query)).order_by(
+            statement.where(Post.id.in_(newest.scalar_subquery())).order_by(
                 func.ts_rank_cd(vector, query).desc(), Post.timestamp.desc(), Post.id.desc()
             )
         )

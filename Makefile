@@ -22,7 +22,7 @@ help:
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
 	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
-	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md"
+	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md, history.jsonl, ratios.svg"
 
 # The virtual environment, rebuilt when a dependency file changes.
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml

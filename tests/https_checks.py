@@ -356,7 +356,11 @@ class HttpsStackChecks:
         assert body["error"] and body["message"]
         assert json.dumps(body)
 
-    # The cache of pages for visitors (nginx/templates/snippets/page-cache) ---------------
+
+class PageCacheChecks:
+    """nginx's cache of pages for visitors (nginx/templates/snippets/page-cache), on a
+    stack running the production config (PAGE_CACHE_SECONDS 2); the development
+    stack caches nothing, which tests/compose checks."""
 
     def test_visitors_share_a_page_and_the_signed_in_never_get_it(self, stack: Stack):
         probe = f"/?probe={uuid.uuid4().hex}"  # a page no other test has cached

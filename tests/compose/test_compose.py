@@ -28,6 +28,13 @@ SLOW_ARGON2_TIME_COST = "400"
 
 
 class TestComposeStack(HttpsStackChecks):
+    def test_development_keeps_no_page_in_nginx(self, stack: Stack):
+        # PAGE_CACHE_SECONDS is 0 in development: a developer sees each change at once.
+        probe = f"/?dev={secrets.token_hex(8)}"
+        answers = [stack.get(probe) for _ in range(2)]
+        assert [a.headers["X-Cache-Status"] for a in answers] == ["MISS", "MISS"]
+        assert all("private" in a.headers["Cache-Control"] for a in answers)
+
     def test_migrations_ran_on_start(self, compose: Compose):
         log = compose.logs("web")
         assert "migrations: upgrading from an empty database" in log

@@ -2,10 +2,12 @@
 
 import requests
 
-from tests.https_checks import HttpsStackChecks
+from tests.https_checks import HttpsStackChecks, PageCacheChecks
 
 
-class TestLoopbackStack(HttpsStackChecks):
+class TestLoopbackStack(HttpsStackChecks, PageCacheChecks):
+    """Production settings: the page cache is on."""
+
     def test_plain_http_health_checks_reach_the_app_without_redirect(self, app_url):
         for path in ("/healthz", "/readyz"):
             response = requests.get(app_url + path, allow_redirects=False, timeout=5)

@@ -7,7 +7,7 @@ from base64 import b64encode
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bulletin.extensions import db
 from bulletin.models import User
@@ -94,3 +94,19 @@ def get_token(client: FlaskClient, login: str, password: str = PASSWORD) -> str:
     response = client.post("/api/v1/tokens", headers=basic_auth(login, password))
     assert response.status_code == 201, response.json
     return response.json["token"]
+
+
+def insert_posts(author_id: int, count: int, *, body: str, age: str) -> None:
+    """``count`` posts in one INSERT (PostgreSQL, inside an app context), then
+    ANALYZE, so plans are those of a table that size. ``body`` and ``age`` are
+    SQL expressions of ``g``, the post's number from 1."""
+    # body and age are the tests' own SQL, never input.
+    insert = (
+        "INSERT INTO posts (body, body_html, timestamp, author_id)"  # noqa: S608
+        f" SELECT {body}, '', now() - {age}, :author FROM generate_series(1, :count) AS g"
+    )
+    db.session.execute(
+        text(insert),
+        {"author": author_id, "count": count},
+    )
+    db.session.execute(text("ANALYZE posts"))

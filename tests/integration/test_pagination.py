@@ -10,13 +10,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 
 from bulletin.extensions import db
 from bulletin.models import Comment, Post, User, utcnow
 from bulletin.pagination import encode_cursor, paginate
 from bulletin.services import blog, tasks
-from tests.support import bearer, get_token
+from tests.support import bearer, get_token, insert_posts
 
 PER_PAGE = 4
 
@@ -276,15 +276,7 @@ def test_the_openapi_document_offers_cursor_and_deprecates_page(client):
 def test_a_deep_page_on_postgresql_reads_only_its_rows(app, make_user):
     author = make_user("writer")
     with app.app_context():
-        db.session.execute(
-            text(
-                "INSERT INTO posts (body, body_html, timestamp, author_id)"
-                " SELECT 'Post ' || g, '', now() - (g / 3) * interval '1 second', :author"
-                " FROM generate_series(1, 100000) AS g"
-            ),
-            {"author": author.id},
-        )
-        db.session.execute(text("ANALYZE posts"))
+        insert_posts(author.id, 100_000, body="'Post ' || g", age="(g / 3) * interval '1 second'")
         deep = db.session.execute(
             select(Post.timestamp, Post.id)
             .order_by(Post.timestamp.desc(), Post.id.desc())

@@ -8,12 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bulletin.extensions import db
 from bulletin.models import Post, User, utcnow
 from bulletin.services import blog, search
-from tests.support import bearer, get_token
+from tests.support import bearer, get_token, insert_posts
 
 POSTS = {
     "kite": "A red kite circled over the hill this morning.",
@@ -154,16 +154,13 @@ def test_the_openapi_document_describes_q(client):
 def test_postgresql_uses_the_index_on_100000_posts(app, make_user):
     author = make_user("writer")
     with app.app_context():
-        db.session.execute(
-            text(
-                "INSERT INTO posts (body, body_html, timestamp, author_id)"
-                " SELECT 'Post ' || g || CASE WHEN g % 1000 = 0 THEN ' about a zeppelin'"
-                " ELSE ' about the weather' END, '', now() - g * interval '1 second', :author"
-                " FROM generate_series(1, 100000) AS g"
-            ),
-            {"author": author.id},
+        insert_posts(
+            author.id,
+            100_000,
+            body="'Post ' || g || CASE WHEN g % 1000 = 0 THEN ' about a zeppelin'"
+            " ELSE ' about the weather' END",
+            age="g * interval '1 second'",
         )
-        db.session.execute(text("ANALYZE posts"))
         query = search.posts("zeppelin").statement.limit(20).compile(db.engine)
         explained = db.session.connection().exec_driver_sql(f"EXPLAIN {query}", query.params)
         plan = "\n".join(row[0] for row in explained)
@@ -176,13 +173,11 @@ def test_a_word_in_every_post_ranks_only_the_newest_matches(app, make_user, monk
     monkeypatch.setattr(search, "RANKED", 3)
     author = make_user("writer")
     with app.app_context():
-        db.session.execute(
-            text(
-                "INSERT INTO posts (body, body_html, timestamp, author_id)"
-                " SELECT CASE WHEN g = 1 THEN 'owl owl owl owl' ELSE 'owl ' || g END, '',"
-                " now() - g * interval '1 minute', :author FROM generate_series(1, 10) AS g"
-            ),
-            {"author": author.id},
+        insert_posts(
+            author.id,
+            10,
+            body="CASE WHEN g = 1 THEN 'owl owl owl owl' ELSE 'owl ' || g END",
+            age="g * interval '1 minute'",
         )
         db.session.commit()
         found = db.session.scalars(search.posts("owl").statement).all()

@@ -70,10 +70,6 @@ class Page(Generic[T]):
     def has_prev(self) -> bool:
         return self.prev_cursor is not None
 
-    @property
-    def is_first(self) -> bool:
-        return self.prev_cursor is None
-
 
 def encode_cursor(position: dict[str, Any]) -> str:
     """``{"after": [key values]}``, ``{"before": [...]}`` or ``{"offset": n}`` as a token."""

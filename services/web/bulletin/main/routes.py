@@ -61,7 +61,7 @@ def search_page():
     if not text:
         return render_template("main/search.html", q="", page=None, people=[], snippets={})
     page = requested_page(search.posts(text), per_page("POSTS_PER_PAGE"))
-    found_people = search.people(text) if page.is_first else []
+    found_people = [] if page.has_prev else search.people(text)
     return render_template(
         "main/search.html",
         q=text,

@@ -58,14 +58,17 @@ class Traffic:
                 outcome = str(response.status_code)
                 failed = response.status_code >= 500 or response.status_code == 429
                 seen = response.headers.get(self.watch_header or "", "-")
+                said = answered_by(response)
             except requests.RequestException as error:
-                outcome, failed, seen = type(error).__name__, True, "-"
+                outcome, failed, seen, said = type(error).__name__, True, "-", str(error)[:120]
             with self._lock:
                 self.answers[outcome] += 1
                 if self.watch_header:
                     self.headers_seen[seen] += 1
                 if failed:
-                    self.failures.append(f"{time.strftime('%X')} {method} {path}: {outcome}")
+                    self.failures.append(
+                        f"{time.strftime('%X')} {method} {path}: {outcome} ({said})"
+                    )
 
     def __enter__(self) -> Traffic:
         for _ in range(self.clients):
@@ -91,3 +94,14 @@ class Traffic:
             if time.monotonic() > deadline:
                 raise AssertionError(f"only {self.total} answers after {timeout} s: {self.answers}")
             time.sleep(0.1)
+
+
+def answered_by(response: requests.Response) -> str:
+    """Who answered a failure: the app's JSON error (with its message) or
+    nginx's own page (the upstream failed), so a failed run says which."""
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        try:
+            return f"app: {response.json().get('message', '')}"[:120]
+        except ValueError:
+            pass
+    return f"{response.headers.get('Content-Type', 'no type')}, {len(response.content)} bytes"

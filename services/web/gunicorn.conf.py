@@ -5,13 +5,14 @@ Every value can be changed through the environment variable named beside it.
 
 import json
 import os
+import select
 import shutil
-import signal
 import sys
 import tempfile
 import time
 
 from gunicorn.glogging import Logger
+from gunicorn.workers.gthread import ThreadWorker
 
 # The app beside this file (APP_DIR) holds the default worker and thread
 # counts, which its connections budget multiplies too.
@@ -27,11 +28,11 @@ def _int(name: str, default: int) -> int:
 # compose publishes no port for the web service.
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
-# Workers: sync workers with a few threads each, so one slow request does not
-# block a worker. The default follows the CPU count (2 x cores + 1).
+# Workers: processes with a few threads each (gthread, RefusingThreadWorker
+# below), so one slow request does not block a worker. The default follows the
+# CPU count (2 x cores + 1).
 workers = _int("GUNICORN_WORKERS", default_workers())
 threads = _int("GUNICORN_THREADS", DEFAULT_THREADS)
-worker_class = "gthread"
 # Heartbeat files in memory: a container's /tmp may be slow or read-only.
 worker_tmp_dir = "/dev/shm"  # noqa: S108  (private to the container)
 
@@ -56,6 +57,38 @@ keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # Trust X-Forwarded-* only from these addresses. In compose only nginx can
 # connect; the app itself applies the headers through ProxyFix (PROXY_HOPS).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+class RefusingThreadWorker(ThreadWorker):
+    """gthread, except that a stopping worker closes its listening socket at
+    once, not when the requests in flight are done.
+
+    gthread stops accepting on SIGTERM but keeps the socket open meanwhile:
+    the kernel still completes nginx's new connections and queues them there,
+    then resets them when the worker exits, after nginx sent the request, and
+    nginx retries no POST whose request it sent. Closed, the socket refuses
+    them, and nginx sends each to another replica (make deploy, Swarm and
+    Kubernetes updates rely on it). Connections already queued are accepted
+    and answered before the close, so none is reset.
+    """
+
+    def set_accept_enabled(self, enabled):  # type: ignore[no-untyped-def]
+        super().set_accept_enabled(enabled)
+        # gthread calls this with False as its loop ends: outside the event
+        # dispatch, so no event is left for a socket closed here.
+        if not enabled and not self.alive:
+            for listener in self.sockets:
+                self._accept_queued(listener)
+                listener.close()
+
+    def _accept_queued(self, listener):  # type: ignore[no-untyped-def]
+        room = max(self.worker_connections - self.nr_conns, 0)
+        while room and select.select([listener], [], [], 0)[0]:
+            self.accept(listener)  # served by the threads; run() waits for them
+            room -= 1
+
+
+worker_class = RefusingThreadWorker
 
 # Logs: one access line per request on stdout, with nginx's request id and
 # the time taken in microseconds; errors on stderr.
@@ -107,26 +140,6 @@ if _made_metrics_dir:
 def on_exit(server):  # type: ignore[no-untyped-def]
     if _made_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-
-
-def post_worker_init(worker):  # type: ignore[no-untyped-def]
-    """On SIGTERM, stop taking connections at once, not when the requests in
-    flight are done. gunicorn keeps the listening socket open meanwhile: the
-    kernel would queue nginx's new connections there and reset them when the
-    worker exits, after nginx sent the request, so a POST could not be retried.
-    Closed, the socket refuses them, and nginx sends each to another replica
-    (make deploy, Swarm and Kubernetes updates rely on it)."""
-    if not hasattr(worker, "set_accept_enabled"):  # gthread's; other workers keep gunicorn's way
-        return
-    begin_graceful_exit = worker.handle_exit
-
-    def stop_listening_then_exit(sig, frame):  # type: ignore[no-untyped-def]
-        worker.set_accept_enabled(False)
-        for listener in worker.sockets:
-            listener.close()
-        begin_graceful_exit(sig, frame)
-
-    signal.signal(signal.SIGTERM, stop_listening_then_exit)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

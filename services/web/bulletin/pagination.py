@@ -30,6 +30,8 @@ T = TypeVar("T")
 # Rows an OFFSET may skip: about as cheap as the page itself. It bounds the
 # old numbered links (?page=N) and the ranked search lists, which have no key.
 MAX_OFFSET = 1_000
+# The most rows a page may ask for (the API's per_page).
+MAX_PER_PAGE = 100
 MAX_CURSOR_LENGTH = 200
 DAMAGED = "This page link is damaged or incomplete; start again from the first page."
 

@@ -8,11 +8,10 @@ from marshmallow import fields, validate
 
 from ..models.blog import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
-from ..pagination import MAX_CURSOR_LENGTH, MAX_OFFSET
+from ..pagination import MAX_CURSOR_LENGTH, MAX_OFFSET, MAX_PER_PAGE
 from ..services.search import MAX_QUERY_LENGTH
 from ..urls import row_url
 
-MAX_PER_PAGE = 100
 # PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
 # per field (the OpenAPI document keeps only one), written to match in linear time.
 no_nul = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (\\u0000).")

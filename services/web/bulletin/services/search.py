@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Post, User
-from ..pagination import MAX_OFFSET, Listing
+from ..pagination import MAX_OFFSET, MAX_PER_PAGE, Listing
 from . import ServiceError
 
 MAX_QUERY_LENGTH = 200
@@ -54,8 +54,8 @@ def _words(text: str) -> list[str]:
     return [word.lower() for word in re.findall(r"\w+", text)]
 
 
-# Matches ranked per search: the newest this many, more than paging reaches.
-RANKED = 2 * MAX_OFFSET
+# Matches ranked per search: the newest this many, as deep as paging reaches.
+RANKED = MAX_OFFSET + MAX_PER_PAGE
 
 
 def _like(word: str) -> str:

@@ -66,8 +66,9 @@ class Traffic:
                 if self.watch_header:
                     self.headers_seen[seen] += 1
                 if failed:
+                    # The outcome stays last: tests split it off at the last ": ".
                     self.failures.append(
-                        f"{time.strftime('%X')} {method} {path}: {outcome} ({said})"
+                        f"{time.strftime('%X')} {method} {path} ({said}): {outcome}"
                     )
 
     def __enter__(self) -> Traffic:

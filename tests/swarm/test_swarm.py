@@ -153,6 +153,12 @@ def swarm(swarm_engine, tmp_path_factory) -> SwarmStack:
     deployed = stack.script()
     assert deployed.returncode == 0, deployed.stderr[-3000:]
     assert "swarm-deploy: done: https://localhost:" in deployed.stderr
+    # Every service runs; nginx's published port may still take a moment.
+    wait_for(
+        lambda: stack.session().get(stack.https_url + "/healthz", timeout=10).ok,
+        120,
+        f"nginx answering on port {env['HTTPS_PORT']}",
+    )
     # The images deployed, so later updates can derive from them.
     stack.env["WEB_IMAGE"] = stack.image("web")
     stack.env["BACKUP_IMAGE"] = stack.image("backup")

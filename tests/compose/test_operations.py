@@ -435,8 +435,11 @@ class TestFaults:
         assert get(ops, "/").headers["X-Cache-Status"] == "HIT"  # a visitor's copy in nginx
         ops.run("stop", "db")
         try:
-            # A page nginx has a copy of is served from it, stale, while the app fails...
-            time.sleep(3)  # past PAGE_CACHE_SECONDS (2)
+            # A page nginx has a copy of is served from it, stale, while the app fails:
+            # once the copy is past PAGE_CACHE_SECONDS (2) by nginx's clock.
+            wait_for(
+                lambda: get(ops, "/").headers["X-Cache-Status"] != "HIT", 30, "the copy expiring"
+            )
             kept = get(ops, "/")
             assert kept.status_code == 200 and kept.headers["X-Cache-Status"] == "STALE"
             # ...and one it has not is the app's friendly 503.

@@ -26,13 +26,13 @@ from werkzeug.exceptions import NotFound
 from .extensions import db
 
 T = TypeVar("T")
-# A cursor that does not decode names no page: 404, like a page past the end.
 # Rows an OFFSET may skip: about as cheap as the page itself. It bounds the
 # old numbered links (?page=N) and the ranked search lists, which have no key.
 MAX_OFFSET = 1_000
 # The most rows a page may ask for (the API's per_page).
 MAX_PER_PAGE = 100
 MAX_CURSOR_LENGTH = 200
+# A cursor that does not decode names no page: 404, like a page past the end.
 DAMAGED = "This page link is damaged or incomplete; start again from the first page."
 
 

@@ -22,6 +22,10 @@ class Permission(IntFlag):
     MODERATE = 8
     ADMIN = 16
 
+    def granted_by(self, permissions: int) -> bool:
+        """Whether a role's permission bits include this one."""
+        return permissions & self == self
+
 
 # The roles the initial migration inserts; a change here needs a migration.
 ROLE_PERMISSIONS: dict[str, Permission] = {
@@ -45,7 +49,7 @@ class Role(Model):
     permissions: Mapped[int] = mapped_column(Integer, default=0)
 
     def has_permission(self, permission: Permission) -> bool:
-        return self.permissions & permission == permission
+        return permission.granted_by(self.permissions)
 
     def __repr__(self) -> str:
         return f"<Role {self.name}>"

@@ -42,7 +42,7 @@ class Bearer:
     permissions: int
 
     def can(self, permission: Permission) -> bool:
-        return self.permissions & permission == permission
+        return permission.granted_by(self.permissions)
 
 
 class InvalidToken(Exception):

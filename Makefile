@@ -22,7 +22,7 @@ help:
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
 	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
-	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md, history.jsonl, ratios.svg"
+	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md, history.jsonl, ratios.svg; first the slowest Markdown post"
 
 # The virtual environment, rebuilt when a dependency file changes.
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml
@@ -138,6 +138,7 @@ load: venv
 # gunicorn and PostgreSQL, which needs TEST_DATABASE_URL or BENCH_DATABASE_URL).
 STACK ?= compose
 bench: venv
+	$(BIN)/python loadtests/markdown_bench
 	$(BIN)/python loadtests/bench --stack $(STACK) $(BENCH_ARGS)
 
 clean:

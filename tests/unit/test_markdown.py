@@ -1,6 +1,10 @@
+import contextlib
+import time
+
 import pytest
 
-from bulletin.markdown import render_markdown
+from bulletin.markdown import MAX_NESTING, TooDeeplyNested, render_markdown
+from bulletin.models.blog import POST_MAX
 
 
 @pytest.mark.parametrize(
@@ -28,3 +32,45 @@ def test_markdown_is_rendered():
     assert "<strong>bold</strong>" in html
     assert 'href="https://example.com"' in html
     assert 'rel="nofollow noopener noreferrer"' in html
+
+
+# The slowest families a fuzz of repeated Markdown and HTML fragments found
+# (loadtests/markdown_bench searches more widely and prints its figures). The
+# first took Python-Markdown 47 s; each is filled to a post's full length.
+SLOW_FAMILIES = ["[", "![", "[a](", "](<", "<", "*_", "`", "- ", "\n- >)", "-\n1. ", "<b></p>"]
+NESTED_FAMILIES = [">", "> ", ">>", "> - ", "<ul><li>", "<dl><dd>", "<div>", "<b>"]
+
+
+def _filled(fragment: str) -> str:
+    return (fragment * (POST_MAX // len(fragment) + 1))[:POST_MAX]
+
+
+@pytest.mark.parametrize("fragment", SLOW_FAMILIES + NESTED_FAMILIES)
+def test_any_post_renders_or_is_refused_in_well_under_a_second(fragment):
+    # A generous bound: the figures are in make bench; this guards the families.
+    started = time.perf_counter()
+    with contextlib.suppress(TooDeeplyNested):
+        render_markdown(_filled(fragment))
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("fragment", NESTED_FAMILIES)
+def test_nesting_past_the_limit_is_refused_with_what_to_fix(fragment):
+    with pytest.raises(TooDeeplyNested, match=f"at most {MAX_NESTING} levels deep"):
+        render_markdown(_filled(fragment))
+
+
+def test_nesting_within_the_limit_renders():
+    quotes = MAX_NESTING - 1  # the innermost paragraph is a level too
+    html = render_markdown("> " * quotes + "deep")
+    assert html.count("<blockquote>") == quotes
+
+
+def test_commonmark_rules_apply():
+    # What changed for writers: CommonMark, as GitHub and PyPI render it.
+    assert "<em>a</em>" in render_markdown("*a*")
+    assert "<li>one</li>" in render_markdown("- one\n- two")
+    assert "<code>x &lt; y</code>" in render_markdown("`x < y`")
+    assert '<abbr title="HyperText">HTML</abbr>' in render_markdown(
+        '<abbr title="HyperText">HTML</abbr>'
+    )

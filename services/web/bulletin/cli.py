@@ -20,10 +20,10 @@ from sqlalchemy import func, insert, select
 from . import startup
 from .extensions import db
 from .markdown import render_markdown
-from .models import Follow, Post, Role, Task, User, utcnow
+from .models import Comment, Follow, Post, Role, Task, User, utcnow
 from .models.user import DEFAULT_ROLE
 from .passwords import MAX_LENGTH, MIN_LENGTH, hash_password
-from .services import ServiceError, accounts
+from .services import ServiceError, accounts, blog
 
 SEED_PASSWORD = "bulletin-seed"  # noqa: S105  (demo accounts, printed by the command)
 WORDS = (
@@ -39,6 +39,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(prepare_database)
     app.cli.add_command(seed)
     app.cli.add_command(prune_sessions)
+    app.cli.add_command(rerender)
     app.cli.add_command(run_tests)
 
 
@@ -132,6 +133,24 @@ def prepare_database(wait_seconds: int, migrate: bool) -> None:
 def prune_sessions() -> None:
     """Delete signed-in sessions that have expired (run it daily, e.g. from cron)."""
     click.echo(f"Deleted {accounts.prune_login_sessions()} expired sessions.")
+
+
+@click.command("rerender")
+@with_appcontext
+def rerender() -> None:
+    """Render stored posts and comments again after the renderer changed.
+
+    Only rows whose HTML differs are written; safe to run again or to stop.
+    """
+    for model in (Post, Comment):
+        total = db.session.scalar(select(func.count()).select_from(model)) or 0
+        label = f"{model.__tablename__:<8}"
+        done = changed = 0
+        with click.progressbar(length=total, label=label, show_pos=True) as bar:
+            for read, changed_so_far in blog.rerender(model):
+                bar.update(read - done)
+                done, changed = read, changed_so_far
+        click.echo(f"{model.__tablename__}: {changed} of {total} rendered anew.")
 
 
 @click.command("seed")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, func, select
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from markupsafe import escape
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..markdown import TooDeeplyNested, render_markdown
 from ..models import Comment, Follow, Permission, Post, User
 from ..pagination import Listing
 from . import Forbidden, ServiceError
@@ -57,10 +62,20 @@ def all_comments() -> Listing:
 # Posts and comments ----------------------------------------------------------
 
 
+@contextmanager
+def _rendering() -> Iterator[None]:
+    """A body is rendered when it is set; one the renderer refuses breaks a rule."""
+    try:
+        yield
+    except TooDeeplyNested as error:
+        raise ServiceError(str(error), field="body") from None
+
+
 def create_post(*, author: User, body: str) -> Post:
     if not author.can(Permission.WRITE):
         raise Forbidden("You may not write posts.")
-    post = Post(author=author, body=body)
+    with _rendering():
+        post = Post(author=author, body=body)
     db.session.add(post)
     db.session.commit()
     return post
@@ -73,17 +88,58 @@ def may_edit(user: User, post: Post) -> bool:
 def update_post(post: Post, *, editor: User, body: str) -> None:
     if not may_edit(editor, post):
         raise Forbidden("Only the author or an administrator may edit this post.")
-    post.body = body
+    with _rendering():
+        post.body = body
     db.session.commit()
 
 
 def add_comment(*, post: Post, author: User, body: str) -> Comment:
     if not author.can(Permission.COMMENT):
         raise Forbidden("You may not comment.")
-    comment = Comment(post=post, author=author, body=body)
+    with _rendering():
+        comment = Comment(post=post, author=author, body=body)
     db.session.add(comment)
     db.session.commit()
     return comment
+
+
+# Stored bodies are rendered again when the renderer changes (flask rerender).
+RERENDER_CHUNK = 1_000
+
+
+def _stored_html(body: str) -> str:
+    """The body as HTML; one stored before the nesting rule shows as plain text."""
+    try:
+        return render_markdown(body)
+    except TooDeeplyNested:
+        return f"<p>{escape(body)}</p>"
+
+
+def rerender(model: type[Post] | type[Comment]) -> Iterator[tuple[int, int]]:
+    """Render every stored body again, writing only those whose HTML changed.
+
+    Reads by id in chunks, one commit per chunk, so a million rows never sit
+    in memory and an interrupted run keeps what it did. Yields (rows read,
+    rows changed) after each chunk, for a progress bar.
+    """
+    last_id, read, changed = 0, 0, 0
+    while True:
+        rows = db.session.execute(
+            select(model.id, model.body, model.body_html)
+            .where(model.id > last_id)
+            .order_by(model.id)
+            .limit(RERENDER_CHUNK)
+        ).all()
+        if not rows:
+            return
+        for row_id, body, stored in rows:
+            html = _stored_html(body)
+            if html != stored:
+                db.session.execute(update(model).where(model.id == row_id).values(body_html=html))
+                changed += 1
+        db.session.commit()
+        last_id, read = rows[-1][0], read + len(rows)
+        yield read, changed
 
 
 def comment_count(post: Post) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bulletin.extensions import db
 from bulletin.models import Post, User, utcnow
 from bulletin.services import blog
+from tests.support import Auth
 
 
 @pytest.fixture
@@ -98,3 +99,42 @@ def test_an_empty_site_has_zeros_not_errors(client, auth, make_user):
     auth.login("admin@example.com")
     assert client.get("/admin/reports").status_code == 200
     assert csv_rows(client, "posts") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '=HYPERLINK("https://evil.example","click")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A2)",
+        "\tleading tab",
+        "\rcarriage return",
+    ],
+)
+def test_a_formula_in_a_post_reaches_the_spreadsheet_as_text(app, client, make_user, body):
+    make_user("ann")
+    make_user("admin", role="Administrator")
+    with app.app_context():
+        ann = db.session.scalar(select(User).where(User.username == "ann"))
+        post = blog.create_post(author=ann, body=body)
+        blog.add_comment(post=post, author=ann, body="a comment")
+    Auth(client).login("admin@example.com")
+    [row] = csv_rows(client, "posts")
+    assert row["excerpt"] == "'" + body
+
+
+def test_a_line_break_inside_a_post_stays_inside_its_cell(app, client, make_user):
+    make_user("ann")
+    make_user("admin", role="Administrator")
+    with app.app_context():
+        ann = db.session.scalar(select(User).where(User.username == "ann"))
+        post = blog.create_post(author=ann, body="one\rtwo,three\n=four")
+        blog.add_comment(post=post, author=ann, body="a comment")
+    Auth(client).login("admin@example.com")
+    text = client.get("/admin/reports/posts.csv").get_data(as_text=True)
+    # Every field quoted: a reader that splits rows on any line break still
+    # finds the break inside quotes.
+    assert text.splitlines()[0] == '"post","excerpt","author","comments"'
+    [row] = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    assert row[1] == "one\rtwo,three\n=four"

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ..email_address import MAX_LENGTH as EMAIL_MAX_LENGTH
 from ..email_address import checked_email
 from ..forms import Form
 from ..passwords import MAX_LENGTH, MIN_LENGTH
-
-USERNAME_RULE = Regexp(
-    r"^[A-Za-z][A-Za-z0-9_.]*$",
-    message="Use letters, numbers, dots or underscores, starting with a letter.",
-)
+from ..usernames import MAX_LENGTH as USERNAME_MAX_LENGTH
+from ..usernames import checked_username
 
 
 def _strip(value: str | None) -> str | None:
@@ -25,6 +22,22 @@ def _email_address(_form: Form, field: EmailField) -> None:
         checked_email(field.data or "")
     except ValueError as error:
         raise ValidationError(str(error)) from None
+
+
+def _username(_form: Form, field: StringField) -> None:
+    try:
+        checked_username(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+def username_field() -> StringField:
+    """A new username: the rule every place that stores one applies."""
+    return StringField(
+        "Username",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH), _username],
+    )
 
 
 def email_field(label: str = "Email") -> EmailField:
@@ -64,7 +77,7 @@ class LoginForm(Form):
 
 class RegistrationForm(Form):
     email = email_field()
-    username = StringField("Username", validators=[DataRequired(), Length(max=64), USERNAME_RULE])
+    username = username_field()
     password = new_password_field()
     password2 = repeat_field("password")
     submit = SubmitField("Register")

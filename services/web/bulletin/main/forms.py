@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..auth.forms import USERNAME_RULE, email_field
+from ..auth.forms import email_field, username_field
 from ..forms import Form
 from ..models.blog import COMMENT_MAX, POST_MAX
 
@@ -31,6 +31,6 @@ class EditProfileForm(Form):
 
 class EditProfileAdminForm(EditProfileForm):
     email = email_field()
-    username = StringField("Username", validators=[DataRequired(), Length(max=64), USERNAME_RULE])
+    username = username_field()
     confirmed = BooleanField("Confirmed")
     role = SelectField("Role", coerce=int)

@@ -36,7 +36,7 @@ def report_csv(name: str):
     if make is None:
         abort(404, description=f"There is no report {name!r}: try {', '.join(reports.TABLES)}.")
     return Response(
-        make().to_csv(index=False),
+        reports.as_csv(make()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="bulletin-{name}.csv"'},
     )

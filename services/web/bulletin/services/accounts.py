@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import DEFAULT_ROLE, LoginSession, Role, User, utcnow
 from ..models.user import normalize_email
 from ..passwords import hash_password, needs_rehash, spend_verify_time, verify_password
+from ..usernames import checked_username
 from . import Conflict, ServiceError, TooManyAttempts
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
@@ -74,6 +75,14 @@ def _valid_email(email: str) -> str:
         raise ServiceError(str(error), field="email") from None
 
 
+def _valid_username(username: str) -> str:
+    """The one rule (bulletin/usernames.py), as a broken rule on the username field."""
+    try:
+        return checked_username(username)
+    except ValueError as error:
+        raise ServiceError(str(error), field="username") from None
+
+
 def register_user(
     *,
     email: str,
@@ -83,7 +92,7 @@ def register_user(
     role_name: str = DEFAULT_ROLE,
 ) -> User:
     """Create an account; unconfirmed accounts are sent a confirmation link."""
-    email = _valid_email(email)
+    email, username = _valid_email(email), _valid_username(username)
     _check_available(email=email, username=username)
     role = db.session.scalar(select(Role).where(Role.name == role_name))
     if role is None:
@@ -273,6 +282,7 @@ def sign_up(*, email: str, username: str, password: str) -> User | None:
     A taken address gets a mail for its owner instead (sign in, or reset the
     password), and the caller answers as if the account were new. None then.
     """
+    username = _valid_username(username)
     _check_available(username=username)
     owner = find_user_by_email(email)
     if owner is None:
@@ -369,7 +379,7 @@ def admin_update_user(
     about_me: str | None,
 ) -> None:
     """Let an administrator change any account, checking uniqueness like registration."""
-    email = _valid_email(email)
+    email, username = _valid_email(email), _valid_username(username)
     _check_available(email=email, username=username, exclude=user)
     role = db.session.get(Role, role_id)
     if role is None:

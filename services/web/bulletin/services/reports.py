@@ -11,6 +11,7 @@ measured in the image; the image itself grows by 175 MB with pandas and numpy).
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +133,24 @@ TABLES = {
 def as_html(table: pd.DataFrame) -> str:
     """A Bootstrap table; pandas escapes every cell."""
     return table.to_html(classes="table table-sm table-striped", index=False, border=0, escape=True)
+
+
+# A cell that begins with one of these is a formula to a spreadsheet (OWASP's
+# CSV injection): =HYPERLINK(...) in a post's excerpt would run on an
+# administrator's machine. Such a cell is prefixed with ' and so read as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def as_csv(table: pd.DataFrame) -> str:
+    """CSV for a spreadsheet: every text cell inert and every field quoted, so a
+    line break inside a post stays inside its cell."""
+    return table.map(_as_text).to_csv(index=False, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
 
 
 def chart(table: pd.DataFrame, column: str = "posts") -> dict[str, Any]:

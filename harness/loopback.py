@@ -117,6 +117,9 @@ class LoopbackStack:
     # nginx's per-address limit on sign-in requests (production's by default).
     sign_in_rate: str = "30r/m"
     sign_in_burst: int = 20
+    # And on searches (production's by default).
+    search_rate: str = "60r/m"
+    search_burst: int = 20
     redis_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -231,6 +234,8 @@ class LoopbackStack:
                 "HSTS_MAX_AGE": str(self.hsts_max_age),
                 "NGINX_SIGN_IN_RATE": self.sign_in_rate,
                 "NGINX_SIGN_IN_BURST": str(self.sign_in_burst),
+                "NGINX_SEARCH_RATE": self.search_rate,
+                "NGINX_SEARCH_BURST": str(self.search_burst),
             },
         )
         (self.prefix / "tmp").mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ import pytest
 
 from bulletin import create_app
 from bulletin.extensions import db, mail
-from bulletin.services import accounts
+from bulletin.services import accounts, api_tokens
 from tests.conftest import empty_tables
 from tests.support import PASSWORD, Auth, basic_auth, bearer, csrf_token, get_token
 
@@ -32,6 +32,7 @@ def limited_app(database_url):
             "API_WRITE_RATE_LIMIT": "2/minute",
             "MAIL_RATE_LIMIT": "2/hour",
             "ACCOUNT_SIGN_IN_LIMIT": "4/hour",
+            "SEARCH_RATE_LIMIT": "3/minute",
         },
     )
     yield app
@@ -258,3 +259,25 @@ def test_replicas_share_one_count_through_redis(redis_url, shared, tmp_path):
     assert first == [401, 401]
     # With Redis the second replica sees the first one's attempts; in memory it cannot.
     assert second == ([401, 429] if shared else [401, 401])
+
+
+def test_searches_are_limited_per_address_on_the_page_and_the_api(limited_app):
+    client = limited_app.test_client()
+    address = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+    with limited_app.app_context():
+        name = f"searcher{uuid.uuid4().hex[:6]}"
+        user = accounts.register_user(
+            email=f"{name}@example.com", username=name, password=PASSWORD, confirmed=True
+        )
+        headers = bearer(api_tokens.issue_token(user)[0])
+    answers = [
+        client.get("/search?q=garden", environ_base=address).status_code,
+        client.get("/api/v1/posts?q=garden", headers=headers, environ_base=address).status_code,
+        client.get("/search?q=river", environ_base=address).status_code,
+        client.get("/api/v1/posts?q=river", headers=headers, environ_base=address).status_code,
+        client.get("/search?q=river", environ_base=address).status_code,
+    ]
+    assert answers == [200, 200, 200, 429, 429]
+    # Lists and pages without a search are not counted.
+    assert client.get("/api/v1/posts", headers=headers, environ_base=address).status_code == 200
+    assert client.get("/search", environ_base=address).status_code == 200

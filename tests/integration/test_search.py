@@ -8,10 +8,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bulletin.extensions import db
 from bulletin.models import Post, User, utcnow
+from bulletin.pagination import Listing
 from bulletin.services import blog, search
 from tests.support import bearer, get_token, insert_posts
 
@@ -183,3 +184,100 @@ def test_a_word_in_every_post_ranks_only_the_newest_matches(app, make_user, monk
         found = db.session.scalars(search.posts("owl").statement).all()
     # The three newest, the one that says it most first; older ones are not ranked.
     assert [post.body for post in found] == ["owl owl owl owl", "owl 2", "owl 3"]
+
+
+def _rows_read(plan: dict) -> int:
+    """Rows every scan of ``plan`` read: those it kept and those it filtered out."""
+    own = 0
+    if "Scan" in plan["Node Type"] and plan.get("Relation Name") == "posts":
+        own = (
+            plan["Actual Rows"] * plan.get("Actual Loops", 1)
+            + plan.get("Rows Removed by Filter", 0)
+            + plan.get("Rows Removed by Index Recheck", 0)
+        )
+    return own + sum(_rows_read(child) for child in plan.get("Plans", []))
+
+
+def _explained_rows(text: str) -> tuple[int, list[Post]]:
+    everything = search.prepare(text)
+    statement = search.posts(text, everything=everything).statement.limit(20)
+    query = statement.compile(db.engine)
+    [[[plan]]] = db.session.connection().exec_driver_sql(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", query.params
+    )
+    return _rows_read(plan["Plan"]), db.session.scalars(statement).all()
+
+
+# The table is 20 times the window and the index budget, scaled down so the
+# test is quick: a search that read the whole table would read 20,000 rows.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "query",
+    ["garden -garden", '"river garden"', "garden river -river", "garden nowhere"],
+)
+def test_no_search_reads_more_rows_as_the_table_grows(app, make_user, monkeypatch, query):
+    monkeypatch.setattr(search, "RECENT_WINDOW", 1_000)
+    monkeypatch.setattr(search, "GIN_BUDGET", 1_000)
+    author = make_user("writer")
+    with app.app_context():
+        insert_posts(
+            author.id,
+            20_000,
+            body="'garden and river, post ' || g"
+            " || CASE WHEN g = 15000 THEN ' nowhere' ELSE '' END",
+            age="g * interval '1 second'",
+        )
+        rows, _found = _explained_rows(query)
+        db.session.commit()
+    assert rows <= 1_000 + search.RANKED, f"{query!r} read {rows} rows"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_rare_word_is_found_however_old_its_post(app, make_user, monkeypatch):
+    monkeypatch.setattr(search, "RECENT_WINDOW", 1_000)
+    monkeypatch.setattr(search, "GIN_BUDGET", 1_000)
+    author = make_user("writer")
+    with app.app_context():
+        insert_posts(
+            author.id,
+            20_000,
+            body="'garden post ' || g || CASE WHEN g % 5000 = 0 THEN ' zeppelin' ELSE '' END",
+            age="g * interval '1 second'",
+        )
+        assert search.searches_everything("zeppelin")
+        assert not search.searches_everything("garden zeppelin")  # garden is in every post
+        rows, found = _explained_rows("zeppelin")
+        numbers = sorted(int(post.body.split()[2]) for post in found)
+        db.session.commit()
+    # The oldest of them, post 20,000, is far past the window of 1,000.
+    assert numbers == [5000, 10000, 15000, 20000]
+    assert rows <= 1_000
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("path", ["/search?q=garden", "/api/v1/posts?q=garden"])
+def test_a_search_past_its_time_is_asked_to_narrow_not_a_500(
+    app, client, make_user, monkeypatch, path
+):
+    writer = make_user("writer")
+    headers = bearer(get_token(client, "writer"))
+    app.config["SEARCH_TIMEOUT_MS"] = 200
+    real_posts = search.posts
+
+    def slow_posts(query: str, *, everything: bool = True) -> Listing:
+        # The real search, made to take 2 s: past the timeout, whatever the machine.
+        listing = real_posts(query, everything=everything)
+        return Listing(listing.statement.where(text("(SELECT true FROM pg_sleep(2))")))
+
+    monkeypatch.setattr(search, "posts", slow_posts)
+    with app.app_context():
+        insert_posts(writer.id, 10, body="'garden ' || g", age="g * interval '1 second'")
+        db.session.commit()
+    response = client.get(path, headers=headers)
+    if path.startswith("/api/"):
+        assert response.status_code == 422
+        assert response.json["message"] == search.NARROW
+    else:  # a page goes back, with the message to read there
+        assert response.status_code == 303
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert html.escape(search.NARROW, quote=True) in page

@@ -44,7 +44,12 @@ def limited_stack(tmp_path_factory) -> Iterator[LoopbackStack]:
             url,
             # Production's sign-in limit, and three workers as in the trial that
             # counted 26 answers of 401 out of 30 with per-worker counts.
-            {"AUTH_RATE_LIMIT": "10/minute", "GUNICORN_WORKERS": "3"},
+            # The app's search limit out of the way: nginx's is the one tested here.
+            {
+                "AUTH_RATE_LIMIT": "10/minute",
+                "GUNICORN_WORKERS": "3",
+                "SEARCH_RATE_LIMIT": "1000/minute",
+            },
         )
         try:
             stack.start()
@@ -90,3 +95,20 @@ def test_nginx_refuses_a_flood_of_sign_in_pages_by_itself(limited_stack):
     assert "Strict-Transport-Security" in refused.headers  # nginx's page, with the headers
     # Pages outside /auth/ are not limited.
     assert session.get(f"https://127.0.0.1:{limited_stack.https_port}/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/search?q=garden+-garden", "/api/v1/posts?q=garden"])
+def test_nginx_refuses_a_flood_of_searches_by_itself(limited_stack, path):
+    address = "127.0.0.23" if path.startswith("/search") else "127.0.0.24"
+    session = session_from(limited_stack, address)
+    base = f"https://127.0.0.1:{limited_stack.https_port}"
+    responses = [session.get(base + path) for _ in range(40)]
+    statuses = Counter(r.status_code for r in responses)
+    # The API answers 401 without a token: what counts is who refused first.
+    passed = statuses[200] + statuses[401]
+    assert passed <= limited_stack.search_burst + 2 and statuses[429] >= 15, statuses
+    refused = next(r for r in responses if r.status_code == 429)
+    assert "Strict-Transport-Security" in refused.headers  # nginx's page, with the headers
+    # Without ?q= nothing is counted: the feeds and the empty search form.
+    assert session.get(f"{base}/search").status_code == 200
+    assert session.get(f"{base}/api/v1/posts").status_code == 401

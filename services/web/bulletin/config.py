@@ -266,6 +266,10 @@ class Config:
         # user and per address: an inbox is not to be flooded.
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5/hour"
         self.API_WRITE_RATE_LIMIT = env.get("API_WRITE_RATE_LIMIT") or "120/minute"
+        # Searches per address (the page and the API), and the longest one may
+        # run before it is answered "narrow your search" (PostgreSQL).
+        self.SEARCH_RATE_LIMIT = env.get("SEARCH_RATE_LIMIT") or "30/minute"
+        self.SEARCH_TIMEOUT_MS = _int(env, "SEARCH_TIMEOUT_MS", 1000)
         # Behind nginx: how many proxies set each X-Forwarded-* header (0 = no proxy,
         # so clients cannot forge their address). Compose sets 1.
         self.PROXY_HOPS = _int(env, "PROXY_HOPS", 0)

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .auth.next_url import safe_next_path
 from .extensions import db
-from .services import ServiceError, TooManyAttempts
+from .services import ServiceError, TooManyAttempts, search
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +102,13 @@ class DatabaseOutage(ServiceUnavailable):
     description = "The database is not answering. Try again in a moment."
 
 
-def handle_database_error(error: DBAPIError) -> Response:
+def handle_database_error(error: DBAPIError) -> BaseResponse:
     """A database that is down or restarting is an outage, not a bug: 503 with
     Retry-After and one log line. The pool reconnects by itself (bulletin/pool.py)."""
     if not (isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated):
         return handle_unexpected(error)
+    if search.too_slow(error):  # the search's own statement timeout, not an outage
+        return handle_service_error(ServiceError(search.NARROW, field="q"))
     reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
     log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
     response = handle_http_exception(DatabaseOutage())

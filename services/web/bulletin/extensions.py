@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import flask_smorest
 import marshmallow as ma
+from flask import current_app, request
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -65,3 +66,10 @@ moment = Moment()
 api = Api()
 # Keyed on the client address; behind the proxy, ProxyFix makes it the real one.
 limiter = Limiter(key_func=get_remote_address)
+# Searches per client address, the page and the API together (SEARCH_RATE_LIMIT):
+# each reads up to a few thousand rows. Requests without ?q= are not counted.
+search_limit = limiter.shared_limit(
+    lambda: current_app.config["SEARCH_RATE_LIMIT"],
+    scope="search",
+    exempt_when=lambda: not request.args.get("q", "").strip(),
+)

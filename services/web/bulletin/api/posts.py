@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 
 from ..errors import api_error
-from ..extensions import db
+from ..extensions import db, search_limit
 from ..models import Permission, Post
 from ..services import blog, search
 from .auth import api_bearer, api_user, require_permission, token_required, write_limit
@@ -34,11 +34,18 @@ def _post_or_404(post_id: int) -> Post:
 @token_required
 @bp.arguments(PostListArgs, location="query", as_kwargs=True)
 @bp.response(200, PostPage)
+@search_limit
 def list_posts(**args):
-    """List every post, newest first, or those matching ``q``, best first."""
+    """List every post, newest first, or those matching ``q``, best first.
+
+    A search of common words looks at the newest posts only (see
+    bulletin/services/search.py); rare words find every match.
+    """
     text = search.checked_query(args.get("q"))
-    statement = search.posts(text) if text else blog.all_posts()
-    return page_of(statement, args, "api.list_posts")
+    if not text:
+        return page_of(blog.all_posts(), args, "api.list_posts")
+    listing = search.posts(text, everything=search.prepare(text))
+    return page_of(listing, args, "api.list_posts")
 
 
 @bp.post("/posts")

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..auth.next_url import safe_next_path
 from ..decorators import admin_required, permission_required
-from ..extensions import db, moment
+from ..extensions import db, moment, search_limit
 from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
 from ..page_cache import for_visitors
@@ -55,12 +55,14 @@ def per_page(setting: str) -> int:
 
 
 @bp.get("/search")
+@search_limit
 def search_page():
     """Posts and people matching ``?q=``, best first, paged like the feeds."""
     text = search.checked_query(request.args.get("q"))
     if not text:
         return render_template("main/search.html", q="", page=None, people=[], snippets={})
-    page = requested_page(search.posts(text), per_page("POSTS_PER_PAGE"))
+    everything = search.prepare(text)
+    page = requested_page(search.posts(text, everything=everything), per_page("POSTS_PER_PAGE"))
     found_people = [] if page.has_prev else search.people(text)
     return render_template(
         "main/search.html",
@@ -68,6 +70,8 @@ def search_page():
         page=page,
         people=found_people,
         snippets=search.snippets(page.items, text),
+        recent_only=not everything,
+        recent_window=search.RECENT_WINDOW,
     )
 
 

@@ -6,6 +6,20 @@ text (quotes, ``or``, ``-word``) without ever raising, ranked by relevance and
 then recency; people by ``pg_trgm`` similarity, so typos are forgiven.
 SQLite (``make dev``): every word must appear, newest first; people by a
 substring. For plain words both find the same posts.
+
+No search may cost more as the table grows. Two plans, chosen per query:
+
+- words rare enough that their GIN posting lists hold at most GIN_BUDGET
+  posts (PostgreSQL's own statistics say how many): the index finds every
+  match, however old, and reads no more than that;
+- common words: the newest RECENT_WINDOW posts are read newest first and
+  filtered. A word in most posts fills a page within the first few dozen;
+  ``garden -garden`` (which matches nothing) or a phrase of two common words
+  reads the window and stops, where it used to read all 1M posts (3.7 s).
+  The page says that only recent posts were searched.
+
+A statement timeout (SEARCH_TIMEOUT_MS) backs both, answered with "narrow
+your search", never a 500.
 """
 
 from __future__ import annotations
@@ -13,8 +27,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -56,6 +72,29 @@ def _words(text: str) -> list[str]:
 
 # Matches ranked per search: the newest this many, as deep as paging reaches.
 RANKED = MAX_OFFSET + MAX_PER_PAGE
+# Posts the GIN index may hand over for one search: about 20 ms of reading
+# and rechecking at most (a phrase rechecks each candidate row).
+GIN_BUDGET = 20_000
+# Posts read newest first for common words: about 15 ms at 1M posts.
+RECENT_WINDOW = 5_000
+# ANALYZE lists every word in more than about 0.1 % of the posts it samples
+# and drops the rest, so a word it does not list is at most about this common.
+UNLISTED_SHARE = 0.002
+NARROW = "This search would take too long: add a rarer word, or remove a common one."
+# The share of posts holding each of the query's words, from ANALYZE's
+# statistics; a word it does not list is rarer than the rarest it lists.
+POSTINGS = text(
+    """
+    SELECT tsvector_to_array(to_tsvector(CAST(:config AS regconfig), :query)),
+           CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs,
+           c.reltuples
+    FROM pg_class AS c
+    LEFT JOIN pg_stats AS s
+      ON s.schemaname = current_schema() AND s.tablename = 'posts'
+     AND s.attname = 'search_vector'
+    WHERE c.oid = CAST('posts' AS regclass)
+    """
+)
 
 
 def _like(word: str) -> str:
@@ -66,31 +105,91 @@ def _tsquery(text: str) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(CONFIG, text)
 
 
-def posts(text: str) -> Listing:
+def searches_everything(query: str) -> bool:
+    """Whether the index may find every match (its words are rare, or the
+    table is small), or only the newest RECENT_WINDOW posts are read."""
+    if not _on_postgresql():
+        return True
+    lexemes, elements, freqs, rows = db.session.execute(
+        POSTINGS, {"config": CONFIG, "query": query}
+    ).one()
+    if 0 <= rows <= GIN_BUDGET:
+        return True
+    if not elements:  # never analyzed: nothing says how common the words are
+        return False
+    share = dict(zip(elements, freqs, strict=False))
+    # After one share per word comes the smallest of them.
+    unlisted = min(freqs[len(elements)], UNLISTED_SHARE)
+    postings = sum(float(share.get(lexeme, unlisted)) for lexeme in lexemes) * rows
+    return bool(postings <= GIN_BUDGET)
+
+
+def prepare(query: str) -> bool:
+    """Bound this transaction's search: a statement timeout (SEARCH_TIMEOUT_MS),
+    and the plan for ``query``. True when every match may be found (rare
+    words), False when only the newest RECENT_WINDOW posts are read."""
+    if not _on_postgresql():
+        return True
+    timeout = int(current_app.config["SEARCH_TIMEOUT_MS"])
+    db.session.execute(text(f"SET LOCAL statement_timeout = {timeout}"))
+    everything = searches_everything(query)
+    if everything:
+        # The statistics say the index hands over little. A sequential scan
+        # (the planner's choice on a small table, or on a guess) is what
+        # made a search cost more as the table grew: never for this search.
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    return everything
+
+
+def too_slow(error: DBAPIError) -> bool:
+    """A statement cancelled by limit_time's timeout."""
+    return getattr(error.orig, "pgcode", None) == "57014"  # query_canceled
+
+
+def posts(text: str, *, everything: bool = True) -> Listing:
     """Posts that match ``text``, best first. Ranked, so paged by a short offset.
 
     Only the newest RANKED matches are ranked: words in half the posts
     would otherwise rank half a million rows on every search (0.7 s at 1M).
+    Unless ``everything`` (searches_everything), only the newest
+    RECENT_WINDOW posts are looked at.
     """
     statement = select(Post).options(joinedload(Post.author))
     if _on_postgresql():
         query = _tsquery(text)
         vector: ColumnElement[Any] = literal_column("posts.search_vector")
-        newest = (
-            select(Post.id)
-            .where(vector.op("@@")(query))
-            .order_by(Post.timestamp.desc(), Post.id.desc())
-            .limit(RANKED)
-        )
+        if everything:
+            # Materialized, so the planner cannot turn it back into the
+            # walk of the time index that filters every row.
+            matches = select(Post.id, Post.timestamp).where(vector.op("@@")(query)).cte("matches")
+            matches = matches.prefix_with("MATERIALIZED", dialect="postgresql")
+            newest = (
+                select(matches.c.id)
+                .order_by(matches.c.timestamp.desc(), matches.c.id.desc())
+                .limit(RANKED)
+            )
+        else:
+            recent = (
+                select(Post.id, Post.timestamp, vector.label("vector"))
+                .order_by(Post.timestamp.desc(), Post.id.desc())
+                .limit(RECENT_WINDOW)
+                .subquery("recent")
+            )
+            newest = (
+                select(recent.c.id)
+                .where(recent.c.vector.op("@@")(query))
+                .order_by(recent.c.timestamp.desc(), recent.c.id.desc())
+                .limit(RANKED)
+            )
         return Listing(
             statement.where(Post.id.in_(newest.scalar_subquery())).order_by(
                 func.ts_rank_cd(vector, query).desc(), Post.timestamp.desc(), Post.id.desc()
             )
         )
     words = _words(text)
-    matches = [Post.body.ilike(_like(word), escape="\\") for word in words]
+    contains = [Post.body.ilike(_like(word), escape="\\") for word in words]
     return Listing(
-        statement.where(and_(*matches) if matches else false()).order_by(
+        statement.where(and_(*contains) if contains else false()).order_by(
             Post.timestamp.desc(), Post.id.desc()
         )
     )

@@ -281,3 +281,55 @@ def test_searches_are_limited_per_address_on_the_page_and_the_api(limited_app):
     # Lists and pages without a search are not counted.
     assert client.get("/api/v1/posts", headers=headers, environ_base=address).status_code == 200
     assert client.get("/search", environ_base=address).status_code == 200
+
+
+def _wrong_from_new_addresses(app, login: str, count: int, first: int) -> list[int]:
+    statuses = []
+    for n in range(count):
+        attacker = app.test_client()
+        attacker.environ_base["REMOTE_ADDR"] = f"10.4.{first}.{n}"
+        statuses.append(Auth(attacker).login(login, "wrong password").status_code)
+    return statuses
+
+
+def test_the_per_account_limit_answers_alike_whether_the_account_exists(limited_app):
+    name = f"ivy{uuid.uuid4().hex[:6]}"
+    with limited_app.test_request_context():
+        accounts.register_user(
+            email=f"{name}@example.com", username=name, password=PASSWORD, confirmed=True
+        )
+    real = _wrong_from_new_addresses(limited_app, f"{name}@example.com", 6, 1)
+    unknown = _wrong_from_new_addresses(limited_app, f"no{name}@example.com", 6, 2)
+    assert real == unknown == [200, 200, 200, 200, 429, 429]
+    pages = []
+    for login, third in ((f"{name}@example.com", 3), (f"no{name}@example.com", 4)):
+        client = limited_app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.4.{third}.1"
+        page = Auth(client).login(login, "wrong password").get_data(as_text=True)
+        token = client.post("/api/v1/tokens", headers=basic_auth(login, "wrong password"))
+        pages.append((page.replace(login, "LOGIN"), token.status_code, token.json["message"]))
+    assert pages[0] == pages[1]
+    assert pages[0][1] == 429
+
+
+def test_a_device_cookie_stops_exempting_once_the_password_changes(limited_app):
+    name = f"jan{uuid.uuid4().hex[:6]}"
+    email = f"{name}@example.com"
+    with limited_app.test_request_context():
+        accounts.register_user(email=email, username=name, password=PASSWORD, confirmed=True)
+    owner = limited_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.5.0.1"
+    assert Auth(owner).login(email).status_code == 302  # the device cookie is set
+    Auth(owner).logout()
+    # The password changes (say, the owner reset it after a leak).
+    new_password = "a brand new password"
+    with limited_app.test_request_context():
+        stored = accounts.find_user_by_email(email)
+        token = accounts.make_token(
+            "reset", {"user": str(stored.public_id), "pw": accounts._password_fingerprint(stored)}
+        )
+        assert accounts.reset_password(token, new_password)
+    assert _wrong_from_new_addresses(limited_app, email, 4, 6)[-1] == 200
+    assert _wrong_from_new_addresses(limited_app, email, 1, 7) == [429]
+    # The old browser's cookie was for the old password: it waits like anyone.
+    assert Auth(owner).login(email, new_password).status_code == 429

@@ -127,7 +127,7 @@ def login():
         user = accounts.authenticate(
             login=form.email.data,
             password=form.password.data,
-            device_user=accounts.device_user(request.cookies.get(DEVICE_COOKIE)),
+            device=request.cookies.get(DEVICE_COOKIE),
         )
         if user is not None:
             _sign_in(user, remember=form.remember_me.data)

@@ -111,27 +111,27 @@ def register_user(
     return user
 
 
-def _failed_sign_ins(user: User) -> tuple[str, str]:
-    return ("failed-sign-in", str(user.id))
+def _failed_sign_ins(login: str) -> tuple[str, str]:
+    """The count of failures for a login as typed (an email or a username, in
+    any case), kept whether or not an account has it, so the limit's answer
+    tells nobody which accounts exist."""
+    # Hashed: a login can be as long as a header, a key need not be.
+    return ("failed-sign-in", hashlib.sha256(login.strip().lower().encode()).hexdigest())
 
 
-def authenticate(*, login: str, password: str, device_user: str | None = None) -> User | None:
+def authenticate(*, login: str, password: str, device: str | None = None) -> User | None:
     """The user whose credentials these are, or None; both failures look alike.
 
-    Failures also count per account (ACCOUNT_SIGN_IN_LIMIT), whatever address
-    they come from; when spent, the account refuses every password for a while.
-    A browser that signed in to it before (``device_user``, the public id its
-    device cookie names) is let through, so
-    an attacker can slow guessing down but never lock the owner out; a password
-    reset starts the count again.
+    Failures also count per login (ACCOUNT_SIGN_IN_LIMIT), whatever address
+    they come from; when spent, the login refuses every password for a while,
+    an unknown one as well as a real one. A browser that signed in to the
+    account before (``device``, its device cookie) is let through, so an attacker can slow guessing down but never lock the
+    owner out; a password reset starts the count again.
     """
     user = find_user_by_login(login)
-    if user is None:
-        spend_verify_time(password)
-        return None
     limit = current_app.config["ACCOUNT_SIGN_IN_LIMIT"]
-    known_device = device_user == str(user.public_id)
-    wait = None if known_device else throttle.retry_after(limit, _failed_sign_ins(user))
+    known_device = user is not None and is_known_device(user, device)
+    wait = None if known_device else throttle.retry_after(limit, _failed_sign_ins(login))
     if wait is not None:
         spend_verify_time(password)
         raise TooManyAttempts(
@@ -139,10 +139,14 @@ def authenticate(*, login: str, password: str, device_user: str | None = None) -
             f"{max(1, wait // 60)} minute(s), or reset your password by email.",
             retry_after=wait,
         )
-    if not verify_password(user.password_hash, password):
-        throttle.spend(limit, _failed_sign_ins(user))
+    if user is None:
+        spend_verify_time(password)
+        throttle.spend(limit, _failed_sign_ins(login))
         return None
-    throttle.forget(limit, _failed_sign_ins(user))
+    if not verify_password(user.password_hash, password):
+        throttle.spend(limit, _failed_sign_ins(login))
+        return None
+    throttle.forget(limit, _failed_sign_ins(login))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
@@ -153,14 +157,17 @@ DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def device_token(user: User) -> str:
-    """What a browser keeps after signing in: it names the account it knows."""
-    return make_token("device", {"user": str(user.public_id)})
+    """What a browser keeps after signing in: it names the account it knows,
+    as of its current password (the token version a password change or reset
+    moves on), so a thief who learns a new password gains nothing from it."""
+    return make_token("device", {"user": str(user.public_id), "v": user.token_version})
 
 
-def device_user(token: str | None) -> str | None:
-    """The public id of the account a device cookie names, if it is genuine."""
+def is_known_device(user: User, token: str | None) -> bool:
+    """Whether a device cookie is genuine and was given to ``user`` since the
+    last password change."""
     payload = read_token("device", token or "", DEVICE_COOKIE_MAX_AGE)
-    return str(payload.get("user")) if payload else None
+    return payload == {"user": str(user.public_id), "v": user.token_version}
 
 
 def _expired_sessions() -> ColumnElement[bool]:
@@ -324,7 +331,8 @@ def reset_password(token: str, new_password: str) -> bool:
     user.password_hash = hash_password(new_password)
     _end_all_sessions(user)
     db.session.commit()
-    throttle.forget(current_app.config["ACCOUNT_SIGN_IN_LIMIT"], _failed_sign_ins(user))
+    for login in (user.email, user.username):
+        throttle.forget(current_app.config["ACCOUNT_SIGN_IN_LIMIT"], _failed_sign_ins(login))
     return True
 
 

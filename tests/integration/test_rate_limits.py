@@ -333,3 +333,24 @@ def test_a_device_cookie_stops_exempting_once_the_password_changes(limited_app):
     assert _wrong_from_new_addresses(limited_app, email, 1, 7) == [429]
     # The old browser's cookie was for the old password: it waits like anyone.
     assert Auth(owner).login(email, new_password).status_code == 429
+
+
+@pytest.mark.parametrize("flood", ["reset", "register"])
+def test_one_inbox_gets_at_most_the_recipient_limit_whoever_asks(limited_app, flood):
+    name = f"kim{uuid.uuid4().hex[:6]}"
+    email = f"{name}@example.com"
+    with limited_app.test_request_context():
+        accounts.register_user(email=email, username=name, password=PASSWORD, confirmed=True)
+    # Not the outbox fixture: it builds the default app (see above).
+    with mail.record_messages() as outbox:
+        for n in range(8):  # from eight addresses, under each one's own limit
+            client = limited_app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"10.6.{n}.1"
+            if flood == "reset":
+                response = Auth(client).post_form("/auth/reset", {"email": email})
+            else:
+                response = Auth(client).register(email, f"other{n}{name}")
+            # The same answer every time: the page tells nothing of the limit.
+            assert response.status_code == 302
+            assert response.headers["Location"].endswith("/auth/login")
+    assert [message.recipients for message in outbox] == [[email]] * 5

@@ -265,6 +265,9 @@ class Config:
         # Mails a person can trigger (resend confirmation, change email), per
         # user and per address: an inbox is not to be flooded.
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5/hour"
+        # Mails to one address, whoever asks (resets, "someone tried to register"):
+        # past it they are dropped silently, so nobody can flood an inbox.
+        self.MAIL_RECIPIENT_LIMIT = env.get("MAIL_RECIPIENT_LIMIT") or "5/hour"
         self.API_WRITE_RATE_LIMIT = env.get("API_WRITE_RATE_LIMIT") or "120/minute"
         # Searches per address (the page and the API), and the longest one may
         # run before it is answered "narrow your search" (PostgreSQL).

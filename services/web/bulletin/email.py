@@ -6,6 +6,7 @@ so a developer can follow the confirmation link from the console.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from threading import Thread
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_mail import Message
 
+from . import throttle
 from .extensions import mail
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,19 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def send_email(to: str, subject: str, template: str, **context: object) -> Thread | None:
-    """Send ``template``.txt and .html to ``to``; returns the sending thread, if any."""
+    """Send ``template``.txt and .html to ``to``; returns the sending thread, if any.
+
+    At most MAIL_RECIPIENT_LIMIT mails go to one address, whoever asks for
+    them: past it a mail is dropped with a log line, and the page that asked
+    answers as usual, so a flood of reset requests from many addresses
+    reaches nobody's inbox and tells nobody anything.
+    """
     # The real app, not the proxy: the sending thread has no app context.
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    recipient = hashlib.sha256(to.strip().lower().encode()).hexdigest()
+    if throttle.spend(app.config["MAIL_RECIPIENT_LIMIT"], ("mail-to", recipient)) is not None:
+        log.warning("mail %r not sent: MAIL_RECIPIENT_LIMIT reached for its recipient", subject)
+        return None
     message = Message(
         app.config["MAIL_SUBJECT_PREFIX"] + subject,
         recipients=[to],

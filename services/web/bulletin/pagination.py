@@ -16,10 +16,10 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import BigInteger, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import NotFound
 
@@ -105,12 +105,21 @@ def _key_values(listing: Listing, values: object) -> list[Any]:
                 raise NotFound(DAMAGED) from None
             if moment.tzinfo is None:
                 raise NotFound(DAMAGED)
-            checked.append(moment)
-        elif kind is int and type(value) is int:
+            try:  # a moment near year 1 or 9999 may not exist in UTC
+                checked.append(moment.astimezone(UTC))
+            except (OverflowError, ValueError):
+                raise NotFound(DAMAGED) from None
+        elif kind is int and type(value) is int and _fits(key, value):
             checked.append(value)
         else:
             raise NotFound(DAMAGED)
     return checked
+
+
+def _fits(key: InstrumentedAttribute[Any], value: int) -> bool:
+    """Whether the column can hold ``value``: INTEGER is 32 bits on PostgreSQL."""
+    bits = 64 if isinstance(key.type, BigInteger) else 32
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
 
 
 def _key_of(listing: Listing, item: Any) -> list[Any]:

@@ -125,8 +125,9 @@ def authenticate(*, login: str, password: str, device: str | None = None) -> Use
     Failures also count per login (ACCOUNT_SIGN_IN_LIMIT), whatever address
     they come from; when spent, the login refuses every password for a while,
     an unknown one as well as a real one. A browser that signed in to the
-    account before (``device``, its device cookie) is let through, so an attacker can slow guessing down but never lock the
-    owner out; a password reset starts the count again.
+    account before (``device``, its device cookie) is let through, so an
+    attacker can slow guessing down but never lock the owner out; a password
+    reset starts the count again.
     """
     user = find_user_by_login(login)
     limit = current_app.config["ACCOUNT_SIGN_IN_LIMIT"]

@@ -207,6 +207,8 @@ class Config:
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_int(env, "SESSION_IDLE_MINUTES", 120))
         self.CONFIRM_TOKEN_MAX_AGE = _int(env, "CONFIRM_TOKEN_MAX_AGE", 24 * 3600)
         self.RESET_TOKEN_MAX_AGE = _int(env, "RESET_TOKEN_MAX_AGE", 3600)
+        # A change of address is a change of credentials: as short as a reset.
+        self.CHANGE_EMAIL_TOKEN_MAX_AGE = _int(env, "CHANGE_EMAIL_TOKEN_MAX_AGE", 3600)
         # argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
         self.ARGON2_MEMORY_KIB = _int(env, "ARGON2_MEMORY_KIB", 19 * 1024)
         self.ARGON2_TIME_COST = _int(env, "ARGON2_TIME_COST", 2)

@@ -102,6 +102,13 @@ def _sign_in(user: User, *, remember: bool) -> None:
         return response
 
 
+def _sign_in_again() -> None:
+    """After every session of the user was ended (a new password or address):
+    keep this browser signed in, with a remember cookie if it had one."""
+    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    _sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
+
+
 def _spend_mail_allowance() -> None:
     """Count a mail this user asked for, per user and per address; 429 when spent."""
     wait = throttle.spend(
@@ -207,9 +214,7 @@ def change_password():
         accounts.change_password(
             current_user, old_password=form.old_password.data, new_password=form.password.data
         )
-        # Keep this browser signed in, with a remember cookie if it had one.
-        cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-        _sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
+        _sign_in_again()
         flash("Your password has been changed.", "success")
         return redirect(url_for("main.index"))
     return render_template("auth/form_page.html", form=form, title="Change password")
@@ -261,13 +266,19 @@ def change_email_request():
     return render_template("auth/form_page.html", form=form, title="Change your email")
 
 
-@bp.get("/change-email/<token>")
+@bp.route("/change-email/<token>", methods=["GET", "POST"])
 @login_required
 def change_email(token: str):
-    """Switch to the new address once its owner follows the link."""
-    changed = accounts.change_email(current_user, token)
-    if changed:
+    """Show the new address; switch to it when its owner confirms (a POST,
+    so a link opened by a mail scanner or a prefetch changes nothing)."""
+    new_email = accounts.pending_email_change(current_user, token)
+    if new_email is None:
+        flash("The link is invalid, used or expired. Ask for a new one.", "danger")
+        return redirect(url_for("main.index"))
+    form = Form()
+    if form.validate_on_submit():
+        accounts.change_email(current_user, token)
+        _sign_in_again()
         flash("Your email address has been updated.", "success")
-    else:
-        flash("The link is invalid or has expired.", "danger")
-    return redirect(url_for("main.index"))
+        return redirect(url_for("main.index"))
+    return render_template("auth/change_email.html", form=form, new_email=new_email)

@@ -341,28 +341,66 @@ def reset_password(token: str, new_password: str) -> bool:
 
 
 def request_email_change(user: User, *, new_email: str, password: str) -> None:
-    """Mail a confirmation link to the new address; the change waits for it."""
+    """Mail a confirmation link to the new address; the change waits for it.
+
+    An address another account has gets that account's owner a notice
+    instead, and the caller answers as if a link were sent: the form tells
+    nobody which addresses are registered, as registration does not.
+    """
     if not verify_password(user.password_hash, password):
         raise ServiceError("The password is wrong.", field="password")
     new_email = _valid_email(new_email)
-    _check_available(email=new_email, exclude=user)
-    token = make_token("change-email", {"user": str(user.public_id), "new_email": new_email})
+    owner = find_user_by_email(new_email)
+    if owner is not None and owner is not user:
+        send_email(
+            owner.email,
+            "Someone tried to use your address",
+            "auth/email/address_in_use",
+            user=owner,
+            login_url=external_url("auth.login"),
+        )
+        return
+    # The current address is in the link: once it changes (this link used,
+    # or another), the link no longer matches and stops working.
+    payload = {"user": str(user.public_id), "old_email": user.email, "new_email": new_email}
     send_email(
         new_email,
         "Confirm your new email address",
         "auth/email/change_email",
         user=user,
-        url=external_url("auth.change_email", token=token),
+        url=external_url("auth.change_email", token=make_token("change-email", payload)),
     )
 
 
-def change_email(user: User, token: str) -> bool:
-    payload = read_token("change-email", token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+def pending_email_change(user: User, token: str) -> str | None:
+    """The address a change-email link would switch ``user`` to, while it may."""
+    payload = read_token("change-email", token, current_app.config["CHANGE_EMAIL_TOKEN_MAX_AGE"])
     if payload is None or payload.get("user") != str(user.public_id):
+        return None
+    if payload.get("old_email") != user.email:  # used already, or another change since
+        return None
+    return str(payload["new_email"])
+
+
+def change_email(user: User, token: str) -> bool:
+    """Switch to the link's address once, tell the old address, and sign out
+    every other session and API token (a stolen session cannot keep a
+    hijacked account)."""
+    new_email = pending_email_change(user, token)
+    if new_email is None:
         return False
-    _check_available(email=payload["new_email"], exclude=user)
-    user.email = payload["new_email"]
+    _check_available(email=new_email, exclude=user)
+    old_email, user.email = user.email, new_email
+    _end_all_sessions(user)
     _commit_or_conflict()
+    send_email(
+        old_email,
+        "Your email address was changed",
+        "auth/email/email_changed",
+        user=user,
+        new_email=new_email,
+        reset_url=external_url("auth.password_reset_request"),
+    )
     return True
 
 

@@ -6,13 +6,14 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint lint-workflows clean certs secret up down deploy backup backups restore \
+.PHONY: help venv dev test lint audit lint-workflows clean certs secret up down deploy backup backups restore \
   swarm-deploy swarm-update load bench
 
 help:
 	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
 	@echo "make test   run every test suite (sets up $(VENV) first)"
 	@echo "make lint   every static check: ruff, formatting, mypy, hadolint, shellcheck, workflows"
+	@echo "make audit  known vulnerabilities in every pinned requirements file (pip-audit; needs PyPI's advisories)"
 	@echo "make up     build and start the HTTPS stack (docker compose) at https://localhost"
 	@echo "make down   stop the stack (data stays in its volume)"
 	@echo "make deploy update the running stack to this checkout with no failed request"
@@ -42,11 +43,26 @@ $(K8S_VENV)/bin/.installed: requirements-k8s.txt
 	$(K8S_VENV)/bin/pip install --quiet -r requirements-k8s.txt
 	touch $@
 
+# pip-audit (make audit) in its own environment too.
+AUDIT_VENV ?= .venv-audit
+$(AUDIT_VENV)/bin/.installed: requirements-audit.txt
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet --upgrade pip
+	$(AUDIT_VENV)/bin/pip install --quiet -r requirements-audit.txt
+	touch $@
+
 venv: $(BIN)/.installed
 
+# Werkzeug's debugger runs any Python typed into its error page. On loopback
+# it is on; bound to anything else (HOST=0.0.0.0 for the LAN) it is off and
+# the reloader stays, unless DEBUGGER=1 turns it on, with a warning.
+DEBUGGER ?=
+ON_LOOPBACK = $(filter 127.% localhost ::1,$(HOST))
+DEV_FLAGS = --debug $(if $(or $(ON_LOOPBACK),$(filter 1,$(DEBUGGER))),,--no-debugger)
 dev: venv
 	$(FLASK) db upgrade
-	$(FLASK) run --debug --host $(HOST) --port $(PORT)
+	@$(if $(ON_LOOPBACK),,$(if $(filter 1,$(DEBUGGER)),echo "make dev: WARNING: the debugger is on at $(HOST): anyone who reaches this port can run code as you" >&2,echo "make dev: bound to $(HOST), so the debugger is off (the reloader stays); DEBUGGER=1 turns it on" >&2))
+	$(FLASK) run $(DEV_FLAGS) --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
 test: venv $(K8S_VENV)/bin/.installed
@@ -54,9 +70,23 @@ test: venv $(K8S_VENV)/bin/.installed
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
+# Known vulnerabilities in every pinned requirements file, as pinned (no
+# resolution). pip-audit asks PyPI's advisory service, which this team's
+# machines cannot reach: the scan workflow runs it on GitHub's runners.
+REQUIREMENTS = $(wildcard requirements*.txt services/*/requirements*.txt)
+# One file at a time: pip-audit wants hashes in all or none. --strict: a
+# package it could not look up fails the audit instead of passing unchecked.
+audit: $(AUDIT_VENV)/bin/.installed
+	@status=0; for file in $(REQUIREMENTS); do echo "make audit: $$file"; \
+	  $(AUDIT_VENV)/bin/pip-audit --strict --disable-pip --no-deps --progress-spinner off \
+	    --requirement "$$file" || status=1; done; \
+	[ $$status -eq 0 ] || echo "make audit: upgrade the pins it names, or, if it could not look \
+	packages up, run it where PyPI's advisories are reachable (the scan workflow does)" >&2; \
+	exit $$status
+
 # Shell scripts, found by their first line wherever they are.
 SHELL_SCRIPTS = $(shell grep -rlE -m1 --exclude-dir=.git --exclude-dir=.venv \
-  --exclude-dir=.venv-k8s --exclude-dir=.mypy_cache --exclude-dir=.ruff_cache --exclude-dir=node_modules \
+  --exclude-dir=.venv-k8s --exclude-dir=.venv-audit --exclude-dir=.mypy_cache --exclude-dir=.ruff_cache --exclude-dir=node_modules \
   '^\#!(/usr)?/bin/(env )?(ba)?sh$$' .)
 
 # The same checks run before each commit (.pre-commit-config.yaml) and in CI.
@@ -142,4 +172,4 @@ bench: venv
 	$(BIN)/python loadtests/bench --stack $(STACK) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(K8S_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(K8S_VENV) $(AUDIT_VENV) .pytest_cache .ruff_cache

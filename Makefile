@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint audit lint-workflows clean certs secret up down deploy backup backups restore \
+.PHONY: help venv dev test lint audit secrets lint-workflows clean certs secret up down deploy backup backups restore \
   swarm-deploy swarm-update load bench
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make swarm-update  roll the swarm's web tasks onto this checkout, rolled back if unhealthy"
 	@echo "make certs  make the local CA and server certificate in certs/local/"
 	@echo "make secret print a new random SECRET_KEY"
+	@echo "make secrets  write the compose stack's secret files in ./secrets (production)"
 	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
 	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md, history.jsonl, ratios.svg; first the slowest Markdown post"
 
@@ -147,6 +148,11 @@ swarm-update:
 
 certs: venv
 	$(BIN)/python certs/generate_local_certs.py
+
+# The compose stack's secret files in SECRETS_DIR (./secrets): random, or
+# SECRET_KEY and POSTGRES_PASSWORD from .env once; an existing file is kept.
+secrets:
+	deploy/compose/make-secrets
 
 secret:
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))'

@@ -115,9 +115,10 @@ class Compose:
     def containers(self, service: str) -> list[str]:
         return self.run("ps", "-q", service).stdout.split()
 
-    def address(self, service: str) -> str:
-        """The container's address on the project's network, which the host reaches
-        directly (no port publishing, no userland proxy in between)."""
+    def address(self, service: str, network: str = "front") -> str:
+        """The container's address on one of the project's networks (front: where
+        nginx meets web), which the host reaches directly (no port publishing,
+        no userland proxy in between)."""
         inspected = json.loads(
             subprocess.run(
                 ["docker", "inspect", self.containers(service)[0]],
@@ -126,7 +127,8 @@ class Compose:
                 check=True,
             ).stdout
         )[0]
-        return next(iter(inspected["NetworkSettings"]["Networks"].values()))["IPAddress"]
+        networks = inspected["NetworkSettings"]["Networks"]
+        return networks[f"{self.project}_{network}"]["IPAddress"]
 
     def health(self, service: str) -> list[str]:
         states = []
@@ -167,6 +169,26 @@ def copy_checkout(target: Path) -> Path:
     return target
 
 
+# Settings that are files of SECRETS_DIR in the stack, never variables.
+SECRET_SETTINGS = ("SECRET_KEY", "POSTGRES_PASSWORD")
+
+
+def make_secrets(folder: Path, settings: dict[str, str], root: Path = ROOT) -> dict[str, str]:
+    """Write the stack's secret files into ``folder`` with deploy/compose/make-secrets,
+    as an operator does, taking SECRET_KEY and POSTGRES_PASSWORD from ``settings``
+    (random when absent); the settings without them, and SECRETS_DIR."""
+    values = {name: settings[name] for name in SECRET_SETTINGS if name in settings}
+    subprocess.run(
+        [str(root / "deploy/compose/make-secrets")],
+        cwd=folder,
+        env={"PATH": "/usr/bin:/bin", "SECRETS_DIR": str(folder / "secrets"), **values},
+        check=True,
+        capture_output=True,
+    )
+    rest = {name: value for name, value in settings.items() if name not in SECRET_SETTINGS}
+    return {**rest, "SECRETS_DIR": str(folder / "secrets")}
+
+
 def write_env_file(path: Path, values: dict[str, str]) -> Path:
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return path
@@ -192,7 +214,8 @@ def started(
             **ports,
             # Its own local CA, not the one in this checkout's certs/local.
             "LOCAL_CERTS_DIR": str(folder / "local-certs"),
-            **settings,
+            # Its own secret files (production reads them; development has its own).
+            **make_secrets(folder, settings, root),
         },
     )
     compose = Compose(command, project, env_file, files, profiles, root)

@@ -17,7 +17,7 @@ import time
 
 import requests
 
-from harness.compose import PRODUCTION, ROOT, Compose, write_env_file
+from harness.compose import PRODUCTION, ROOT, Compose, make_secrets, write_env_file
 from harness.waiting import free_port, wait_for
 from tests.compose.conftest import PROJECT
 from tests.https_checks import HttpsStackChecks, Stack, register_and_confirm
@@ -101,7 +101,7 @@ class TestComposeLifecycle:
         wait_for(lambda: stack.get("/").status_code == 200, 30, "the home page answering again")
 
     def test_stopping_web_lets_a_slow_request_finish(self, compose: Compose, stack: Stack):
-        email = f"slow-{secrets.token_hex(4)}@example.com"
+        email = f"slow_{secrets.token_hex(4)}@example.com"  # the username rule: no "-"
         compose.run(
             "exec",
             "-T",
@@ -167,21 +167,22 @@ class TestProduction:
     """docker-compose.yml alone (COMPOSE_FILE=docker-compose.yml), as on a server."""
 
     def test_refuses_to_start_without_its_secrets(self, compose_cli, tmp_path):
-        everything = {
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "POSTGRES_PASSWORD": "a-database-password",
-            "SERVER_NAME": "bulletin.example.com",
-        }
         # Each missing setting stops the container that needs it, whose log says what to set.
         said = {
-            "SECRET_KEY": ("web", "SECRET_KEY is missing"),
+            "secret_key": ("web", "SECRET_KEY_FILE='/run/secrets/secret_key' is empty"),
             "SERVER_NAME": ("web", "SERVER_NAME is not set"),
-            "POSTGRES_PASSWORD": ("db", "superuser password is not specified"),
+            "postgres_password": ("db", "superuser password is not specified"),
         }
         for missing, (service, message) in said.items():
-            values = {name: value for name, value in everything.items() if name != missing}
+            folder = tmp_path / missing
+            folder.mkdir()
+            settings = make_secrets(folder, {"SERVER_NAME": "bulletin.example.com"})
+            if missing == "SERVER_NAME":
+                del settings["SERVER_NAME"]
+            else:
+                (folder / "secrets" / missing).write_text("")  # made, then emptied
             env_file = write_env_file(
-                tmp_path / f"env-{missing}", {"LOCAL_CERTS_DIR": str(tmp_path / "certs"), **values}
+                folder / "env", {"LOCAL_CERTS_DIR": str(tmp_path / "certs"), **settings}
             )
             project = Compose(compose_cli, PROJECT + "prod", env_file, PRODUCTION)
             try:
@@ -197,17 +198,19 @@ class TestProduction:
 
     def test_starts_hardened_with_its_secrets(self, compose_cli, tmp_path):
         ports = {"HTTP_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
+        secret_key, database_password = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+        settings = {"SECRET_KEY": secret_key, "POSTGRES_PASSWORD": database_password}
         env_file = write_env_file(
             tmp_path / "env",
             {
                 **ports,
                 "LOCAL_CERTS_DIR": str(tmp_path / "certs"),
-                "SECRET_KEY": secrets.token_urlsafe(48),
-                "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+                **make_secrets(tmp_path, settings),
                 "SERVER_NAME": "localhost",
                 "GUNICORN_WORKERS": "2",
             },
         )
+        redis_password = (tmp_path / "secrets/redis_password").read_text().strip()
         project = Compose(compose_cli, PROJECT + "prod", env_file, PRODUCTION)
         try:
             project.run("up", "-d")
@@ -243,5 +246,37 @@ class TestProduction:
             wait_for(access_line, 10, "gunicorn's access line for the request")
             line = access_line()
             assert line["request"].startswith("GET /auth/login ") and line["status"] == "200"
+            self._secrets_are_files_and_the_networks_apart(
+                project, (secret_key, database_password, redis_password)
+            )
         finally:
             project.run("down", "--volumes", check=False)
+
+    @staticmethod
+    def _secrets_are_files_and_the_networks_apart(project: Compose, values: tuple) -> None:
+        # No secret in any container's configuration, which `docker inspect` shows.
+        for service in ("web", "db", "redis", "backup", "nginx"):
+            inspected = subprocess.run(
+                ["docker", "inspect", project.containers(service)[0]],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            for value in values:
+                assert value not in inspected, f"a secret in {service}'s docker inspect"
+        # redis answers only with its password.
+        refused = subprocess.run(
+            ["docker", "exec", project.containers("redis")[0], "redis-cli", "ping"],
+            capture_output=True,
+            text=True,
+        )
+        assert "NOAUTH" in refused.stdout + refused.stderr, refused
+        # What faces the internet cannot reach the database or redis.
+        for name in ("db", "redis"):
+            found = subprocess.run(
+                ["docker", "exec", project.containers("nginx")[0], "getent", "hosts", name],
+                capture_output=True,
+            )
+            assert found.returncode != 0, f"nginx resolves {name}"
+        reach = ["docker", "exec", project.containers("nginx")[0], "getent", "hosts", "web"]
+        assert subprocess.run(reach, capture_output=True).returncode == 0

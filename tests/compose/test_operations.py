@@ -221,7 +221,7 @@ class TestReplicas:
 
     def test_nginx_follows_web_to_a_new_address(self, ops: Compose):
         old_address = ops.address("web")
-        network = f"{PROJECT}_default"
+        network = f"{PROJECT}_front"  # where nginx looks web up
         ops.run("stop", "web")
         # Another container takes an address while web is away, as any update
         # can cause: web comes back elsewhere.
@@ -358,6 +358,8 @@ class TestBackups:
         (backup_dir / "garbage.dump").write_bytes(b"not a backup at all\n" * 100)
         foreign = ops.run(
             "exec", "-T", "backup", "sh", "-c",
+            # libpq reads PGPASSWORD, not the secret file the service is given.
+            'PGPASSWORD="$(cat "$PGPASSWORD_FILE")" '
             "pg_dump --format=custom --dbname=postgres --file=/backups/foreign.dump && echo ok",
         )  # fmt: skip
         assert "ok" in foreign.stdout

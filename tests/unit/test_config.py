@@ -149,3 +149,20 @@ def test_a_database_password_file_fills_in_the_urls_password(tmp_path):
     with pytest.raises(ConfigError, match="DATABASE_URL is not a URL") as refused:
         load_config("production", {**env, "DATABASE_URL": "not a url with secret"})
     assert "secret" not in str(refused.value)
+
+
+def test_a_redis_password_file_fills_in_the_storage_uri(tmp_path):
+    """The compose and Swarm stacks' redis asks for a password, from a secret file."""
+    password = tmp_path / "redis_password"
+    password.write_text("s3cret/with:odd@chars\n")
+    env = {
+        **PRODUCTION,
+        "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
+        "REDIS_PASSWORD_FILE": str(password),
+    }
+    uri = load_config("production", env).RATELIMIT_STORAGE_URI
+    assert uri == "redis://:s3cret%2Fwith%3Aodd%40chars@redis:6379/0"
+    with pytest.raises(ConfigError, match="keep one"):
+        load_config("production", {**env, "RATELIMIT_STORAGE_URI": "redis://:x@redis:6379/0"})
+    with pytest.raises(ConfigError, match="not a redis:// URI"):
+        load_config("production", {**env, "RATELIMIT_STORAGE_URI": "memory://"})

@@ -69,7 +69,8 @@ def test_nesting_within_the_limit_renders():
 def test_commonmark_rules_apply():
     # What changed for writers: CommonMark, as GitHub and PyPI render it.
     assert "<em>a</em>" in render_markdown("*a*")
-    assert "<li>one</li>" in render_markdown("- one\n- two")
+    assert "<li>one</li>" in render_markdown("a paragraph\n- one\n- two")
+    assert '<ol start="3">' in render_markdown("3. three\n4. four")
     assert "<code>x &lt; y</code>" in render_markdown("`x < y`")
     assert '<abbr title="HyperText">HTML</abbr>' in render_markdown(
         '<abbr title="HyperText">HTML</abbr>'

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -119,6 +120,23 @@ def this_machine() -> list[str]:
         except OSError:
             pass  # no network: the loopback names still work
     return names
+
+
+def storage_uri(raw: str | None, password: str | None = None) -> str:
+    """The rate limits' storage, with ``password`` (REDIS_PASSWORD, usually
+    from a secret file) put into a ``redis://`` URI that has none, so the URI
+    itself holds no secret."""
+    raw = raw or "memory://"
+    if not password:
+        return raw
+    if not raw.startswith(("redis://", "rediss://")):
+        raise ConfigError("REDIS_PASSWORD is set but RATELIMIT_STORAGE_URI is not a redis:// URI.")
+    scheme, rest = raw.split("://", 1)
+    if "@" in rest.split("/", 1)[0]:
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI has a password and REDIS_PASSWORD is set too: keep one."
+        )
+    return f"{scheme}://:{quote(password, safe='')}@{rest}"
 
 
 def database_url(raw: str | None, password: str | None = None) -> str | None:
@@ -243,7 +261,9 @@ class Config:
         self.MAIL_SUBJECT_PREFIX = env.get("MAIL_SUBJECT_PREFIX", "[Bulletin] ")
         # JSON API: bearer tokens (signed JWTs) and rate limits.
         self.API_TOKEN_TTL = _int(env, "API_TOKEN_TTL", 3600)
-        self.RATELIMIT_STORAGE_URI = secret(env, "RATELIMIT_STORAGE_URI") or "memory://"
+        self.RATELIMIT_STORAGE_URI = storage_uri(
+            secret(env, "RATELIMIT_STORAGE_URI"), secret(env, "REDIS_PASSWORD")
+        )
         self.RATELIMIT_ALLOW_MEMORY = _flag(env.get("RATELIMIT_ALLOW_MEMORY"))
         # To judge memory:// above and the connections budget; 0 means
         # gunicorn's default (2 x CPUs + 1).

@@ -40,7 +40,7 @@ ALLOWED_TAGS = {
     "strong",
     "ul",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "ol": {"start"}}
 # Quotes in quotes, lists in lists and HTML tags in tags, counted together.
 MAX_NESTING = 40
 # Elements that never hold others, so they open no level.

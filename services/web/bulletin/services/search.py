@@ -81,8 +81,8 @@ RECENT_WINDOW = 5_000
 # and drops the rest, so a word it does not list is at most about this common.
 UNLISTED_SHARE = 0.002
 NARROW = "This search would take too long: add a rarer word, or remove a common one."
-# The share of posts holding each of the query's words, from ANALYZE's
-# statistics; a word it does not list is rarer than the rarest it lists.
+# The query's words, the share of posts holding each word ANALYZE lists, and
+# the table's size: what searches_everything weighs.
 POSTINGS = text(
     """
     SELECT tsvector_to_array(to_tsvector(CAST(:config AS regconfig), :query)),
@@ -142,7 +142,7 @@ def prepare(query: str) -> bool:
 
 
 def too_slow(error: DBAPIError) -> bool:
-    """A statement cancelled by limit_time's timeout."""
+    """A statement cancelled by the timeout prepare set."""
     return getattr(error.orig, "pgcode", None) == "57014"  # query_canceled
 
 

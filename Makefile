@@ -35,21 +35,16 @@ $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/w
 	$(BIN)/pip install --quiet --no-deps -e services/web
 	touch $@
 
-# checkov and kubernetes-validate (tests/kubernetes) in their own environment,
-# made by make test: checkov's dependencies clash with the test tools'.
-K8S_VENV ?= .venv-k8s
-$(K8S_VENV)/bin/.installed: requirements-k8s.txt
-	$(PYTHON) -m venv $(K8S_VENV)
-	$(K8S_VENV)/bin/pip install --quiet --upgrade pip
-	$(K8S_VENV)/bin/pip install --quiet -r requirements-k8s.txt
-	touch $@
-
-# pip-audit (make audit) in its own environment too.
-AUDIT_VENV ?= .venv-audit
-$(AUDIT_VENV)/bin/.installed: requirements-audit.txt
-	$(PYTHON) -m venv $(AUDIT_VENV)
-	$(AUDIT_VENV)/bin/pip install --quiet --upgrade pip
-	$(AUDIT_VENV)/bin/pip install --quiet -r requirements-audit.txt
+# Tools whose dependencies clash with the test tools', each in an environment
+# of its own made from requirements-NAME.txt: .venv-k8s (checkov and
+# kubernetes-validate, for tests/kubernetes; made by make test) and
+# .venv-audit (pip-audit, for make audit).
+K8S_VENV := .venv-k8s
+AUDIT_VENV := .venv-audit
+.venv-%/bin/.installed: requirements-%.txt
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet --upgrade pip
+	.venv-$*/bin/pip install --quiet -r $<
 	touch $@
 
 venv: $(BIN)/.installed

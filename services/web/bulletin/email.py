@@ -6,7 +6,6 @@ so a developer can follow the confirmation link from the console.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from threading import Thread
 from typing import Any
@@ -45,8 +44,8 @@ def send_email(to: str, subject: str, template: str, **context: object) -> Threa
     """
     # The real app, not the proxy: the sending thread has no app context.
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    recipient = hashlib.sha256(to.strip().lower().encode()).hexdigest()
-    if throttle.spend(app.config["MAIL_RECIPIENT_LIMIT"], ("mail-to", recipient)) is not None:
+    limit = app.config["MAIL_RECIPIENT_LIMIT"]
+    if throttle.spend(limit, ("mail-to", throttle.typed(to))) is not None:
         log.warning("mail %r not sent: MAIL_RECIPIENT_LIMIT reached for its recipient", subject)
         return None
     message = Message(

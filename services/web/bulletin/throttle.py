@@ -7,6 +7,7 @@ replica shares them, as it shares the per-route limits.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 
@@ -14,6 +15,13 @@ from flask import current_app
 from limits import parse
 
 from .extensions import limiter
+
+
+def typed(value: str) -> str:
+    """A key for something a person typed (a login, an address): the same
+    whatever its case or surrounding spaces, and hashed, since what is typed
+    can be as long as a header and a key need not be."""
+    return hashlib.sha256(value.strip().lower().encode()).hexdigest()
 
 
 def _enabled() -> bool:

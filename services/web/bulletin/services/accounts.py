@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -67,20 +68,21 @@ def _commit_or_conflict() -> None:
         raise Conflict("This email or username is already taken.") from None
 
 
-def _valid_email(email: str) -> str:
-    """The one rule (bulletin/email_address.py), as a broken rule on the email field."""
+def _by_rule(check: Callable[[str], str], value: str, *, field: str) -> str:
+    """``value`` as the rule ``check`` stores it (bulletin/email_address.py,
+    bulletin/usernames.py), or the rule's ValueError as a broken rule on ``field``."""
     try:
-        return checked_email(email)
+        return check(value)
     except ValueError as error:
-        raise ServiceError(str(error), field="email") from None
+        raise ServiceError(str(error), field=field) from None
+
+
+def _valid_email(email: str) -> str:
+    return _by_rule(checked_email, email, field="email")
 
 
 def _valid_username(username: str) -> str:
-    """The one rule (bulletin/usernames.py), as a broken rule on the username field."""
-    try:
-        return checked_username(username)
-    except ValueError as error:
-        raise ServiceError(str(error), field="username") from None
+    return _by_rule(checked_username, username, field="username")
 
 
 def register_user(
@@ -115,8 +117,7 @@ def _failed_sign_ins(login: str) -> tuple[str, str]:
     """The count of failures for a login as typed (an email or a username, in
     any case), kept whether or not an account has it, so the limit's answer
     tells nobody which accounts exist."""
-    # Hashed: a login can be as long as a header, a key need not be.
-    return ("failed-sign-in", hashlib.sha256(login.strip().lower().encode()).hexdigest())
+    return ("failed-sign-in", throttle.typed(login))
 
 
 def authenticate(*, login: str, password: str, device: str | None = None) -> User | None:

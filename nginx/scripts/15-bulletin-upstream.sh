@@ -66,7 +66,7 @@ proxy_pass http://\$bulletin_upstream;
 CONF
 fi
 
-# URLs carry ?v=<content hash> (bulletin/assets.py), so a year of caching is safe.
+# URLs carry ?v=<content hash> (bulletin/runtime/assets.py), so a year of caching is safe.
 cache_forever='add_header Cache-Control "public, max-age=31536000, immutable";'
 if [ -n "${STATIC_ROOT:-}" ]; then
   static="from $STATIC_ROOT"

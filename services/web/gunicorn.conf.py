@@ -17,7 +17,7 @@ from gunicorn.workers.gthread import ThreadWorker
 # The app beside this file (APP_DIR) holds the default worker and thread
 # counts, which its connections budget multiplies too.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bulletin.connections import DEFAULT_THREADS, default_workers  # noqa: E402
+from bulletin.runtime.connection_budget import DEFAULT_THREADS, default_workers  # noqa: E402
 
 
 def _int(name: str, default: int) -> int:
@@ -128,7 +128,7 @@ if (os.environ.get("LOG_FORMAT") or ("json" if _production else "text")) == "jso
     logger_class = JsonAccessLogger
 
 # Metrics: prometheus_client's multiprocess mode. Each worker writes its
-# counts to files in this directory and /metrics sums them (bulletin/metrics.py).
+# counts to files in this directory and /metrics sums them (bulletin/runtime/metrics.py).
 # One directory per gunicorn master, emptied at start, so counts of a previous
 # run or of another server on the same machine never mix in.
 # A directory set by the operator is theirs to empty between runs.
@@ -153,4 +153,4 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
 reload = os.environ.get("GUNICORN_RELOAD", "") == "1"
 
 # Tokens in emailed links stay out of the access log: the app adds a filter to
-# the gunicorn.access logger when each worker builds it (bulletin/logs.py).
+# the gunicorn.access logger when each worker builds it (bulletin/runtime/logs.py).

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
 
-from bulletin.email_links import make_token
+from bulletin.core.signing import make_token
 from bulletin.extensions import db
 from bulletin.models import LoginSession, User, utcnow
 from bulletin.services import accounts
@@ -495,7 +495,7 @@ def test_passwords_and_tokens_stay_out_of_logs(client, auth, outbox, make_user, 
 )
 def test_unknown_hosts_are_refused(app, headers, caplog):
     app.config["PROXY_HOPS"] = 1
-    from bulletin.security import trust_proxy
+    from bulletin.runtime.proxy import trust_proxy
 
     trust_proxy(app)
     with caplog.at_level("ERROR"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bulletin import create_app
-from bulletin.email import send_email
+from bulletin.core.mail import send_email
 from bulletin.extensions import mail
 
 
@@ -38,7 +38,7 @@ def test_without_mail_server_the_message_goes_to_the_log(caplog):
         "development",
         {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False},
     )
-    caplog.set_level(logging.INFO, logger="bulletin.email")
+    caplog.set_level(logging.INFO, logger="bulletin.core.mail")
     _send(app)
     assert "MAIL_SERVER is not set" in caplog.text
     assert "http://localhost/auth/confirm/abc" in caplog.text
@@ -52,7 +52,7 @@ def test_production_without_mail_server_logs_no_body(caplog, monkeypatch):
         "production",
         {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MAIL_SERVER": None, "MAIL_SEND_ASYNC": False},
     )
-    caplog.set_level(logging.INFO, logger="bulletin.email")
+    caplog.set_level(logging.INFO, logger="bulletin.core.mail")
     _send(app)
     assert "not sent" in caplog.text
     assert "/auth/confirm/abc" not in caplog.text

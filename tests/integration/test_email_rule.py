@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulletin.email_address import checked_email
+from bulletin.core.email_addresses import checked_email
 from tests.support import PASSWORD, get_user
 
 LAN_ADDRESSES = ["admin@corp.local", "ops@nas.home.arpa", "qa@ci.test"]

@@ -6,7 +6,7 @@ from sqlalchemy import event, text
 
 from bulletin import create_app
 from bulletin.extensions import db
-from bulletin.revisions import head_revisions
+from bulletin.runtime.revisions import head_revisions
 
 
 def test_healthz_answers_without_a_database(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from bulletin.core.markup import MAX_NESTING
 from bulletin.extensions import db
-from bulletin.markdown import MAX_NESTING
 from bulletin.models import Comment, Post
 from bulletin.models.blog import COMMENT_MAX, POST_MAX
 from bulletin.services import blog

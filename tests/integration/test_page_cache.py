@@ -1,4 +1,4 @@
-"""What the app lets a shared cache keep (bulletin/page_cache.py): visitors'
+"""What the app lets a shared cache keep (bulletin/web/page_cache.py): visitors'
 pages, never a signed-in reader's, never one that sets a cookie. nginx's side
 is proven through the real nginx in tests/https_checks.py."""
 

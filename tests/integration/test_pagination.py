@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from bulletin.core.pagination import encode_cursor, paginate
 from bulletin.extensions import db
 from bulletin.models import Comment, Post, User, utcnow
-from bulletin.pagination import encode_cursor, paginate
 from bulletin.services import blog, tasks
 from tests.support import bearer, get_token, insert_posts
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from bulletin import pool
 from bulletin.extensions import db
+from bulletin.runtime import pool
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from bulletin.core.pagination import Listing
 from bulletin.extensions import db
 from bulletin.models import Post, User, utcnow
-from bulletin.pagination import Listing
 from bulletin.services import blog, search
 from tests.support import bearer, get_token, insert_posts
 

@@ -61,7 +61,7 @@ def test_wsgi_module_exposes_app_and_application(monkeypatch):
 
 def test_production_hashes_passwords_at_owasp_strength(monkeypatch):
     """The suites use a cheap argon2 cost; an app built for production must not."""
-    from bulletin.passwords import hash_password
+    from bulletin.core.passwords import hash_password
 
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("SERVER_NAME", "bulletin.example.com")

@@ -2,7 +2,7 @@
 warning that names what to change when it exceeds PostgreSQL's limit."""
 
 from bulletin.config import load_config
-from bulletin.connections import RESERVED, Budget
+from bulletin.runtime.connection_budget import RESERVED, Budget
 
 
 def test_pools_follow_gunicorns_threads_on_postgresql():

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from bulletin import create_app
-from bulletin.logs import HANDLER_NAME, redact
+from bulletin.runtime.logs import HANDLER_NAME, redact
 
 
 def test_tokens_in_emailed_link_paths_are_redacted():

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from bulletin.markdown import MAX_NESTING, TooDeeplyNested, render_markdown
+from bulletin.core.markup import MAX_NESTING, TooDeeplyNested, render_markdown
 from bulletin.models.blog import POST_MAX
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bulletin.auth.next_url import safe_next_path
+from bulletin.web.next_url import safe_next_path
 
 
 @pytest.mark.parametrize(

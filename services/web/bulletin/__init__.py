@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Flask
 
-from .assets import version_static_urls
 from .config import generated_secret_key, load_config
-from .json import FastJSONProvider
-from .urls import IdConverter, id_schema, row_url
+from .runtime.assets import version_static_urls
+from .runtime.json_provider import FastJSONProvider
+from .web.urls import IdConverter, id_schema, row_url
 
 # Security schemes for the OpenAPI document: bearer tokens by default,
 # HTTP Basic where POST /tokens says so.
@@ -53,15 +53,12 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
             app.config["GENERATED_SECRET_KEY_FILE"] or os.path.join(app.instance_path, "secret_key")
         )
 
-    from .logs import configure_logging
-    from .metrics import init_metrics
-    from .security import (
-        add_security_headers,
-        answer_probes_by_any_host,
-        drain_request_bodies,
-        trust_proxy,
-    )
-    from .sentry import init_sentry
+    from .runtime.bodies import drain_request_bodies
+    from .runtime.headers import add_security_headers
+    from .runtime.logs import configure_logging
+    from .runtime.metrics import init_metrics
+    from .runtime.proxy import answer_probes_by_any_host, trust_proxy
+    from .runtime.sentry import init_sentry
 
     configure_logging(app)
     init_sentry(app)
@@ -72,7 +69,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     drain_request_bodies(app)
 
     from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
-    from .pool import ping_idle_connections
+    from .runtime.pool import ping_idle_connections
 
     db.init_app(app)
     with app.app_context():
@@ -88,7 +85,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     api.register_converter(IdConverter, id_schema)
 
     from . import api as json_api
-    from . import auth, health, main
+    from . import auth, main
+    from .runtime import health
 
     app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)

@@ -17,12 +17,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select
 
-from . import startup
+from .core.markup import render_markdown
+from .core.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from .extensions import db
-from .markdown import render_markdown
 from .models import Comment, Follow, Post, Role, Task, User, utcnow
 from .models.user import DEFAULT_ROLE
-from .passwords import MAX_LENGTH, MIN_LENGTH, hash_password
+from .runtime import startup
 from .services import ServiceError, accounts, blog
 
 SEED_PASSWORD = "bulletin-seed"  # noqa: S105  (demo accounts, printed by the command)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from .connections import DEFAULT_THREADS
+from .runtime.connection_budget import DEFAULT_THREADS
 
 # Shipped in .env.example until this release, so still in some .env files:
 # production refuses it, development replaces it with a generated key.
@@ -180,7 +180,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
     # Logging in again refreshes the remember cookie's lifetime.
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
-    # No ping at every checkout: bulletin/pool.py pings only idle connections.
+    # No ping at every checkout: bulletin/runtime/pool.py pings only idle connections.
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, bool | int] = {"pool_pre_ping": False}
     BOOTSTRAP_SERVE_LOCAL = True
     RATELIMIT_HEADERS_ENABLED = True
@@ -213,7 +213,7 @@ class Config:
         self.FOLLOWERS_PER_PAGE = _int(env, "FOLLOWERS_PER_PAGE", 50)
         self.COMMENTS_PER_PAGE = _int(env, "COMMENTS_PER_PAGE", 30)
         # How long nginx may answer visitors from one copy of the home page, a
-        # post or a profile (bulletin/page_cache.py); 0: never shared.
+        # post or a profile (bulletin/web/page_cache.py); 0: never shared.
         self.PAGE_CACHE_SECONDS = _int(env, "PAGE_CACHE_SECONDS", self.PAGE_CACHE_SECONDS)
         if not 0 <= self.PAGE_CACHE_SECONDS <= MAX_PAGE_CACHE_SECONDS:
             raise ConfigError(
@@ -268,7 +268,7 @@ class Config:
         # To judge memory:// above and the connections budget; 0 means
         # gunicorn's default (2 x CPUs + 1).
         self.GUNICORN_WORKERS = _int(env, "GUNICORN_WORKERS", 0)
-        # The connections budget (bulletin/connections.py): one pool per worker,
+        # The connections budget (bulletin/runtime/connection_budget.py): one pool per worker,
         # as large as the requests it serves at once (GUNICORN_THREADS).
         self.WEB_REPLICAS = _int(env, "WEB_REPLICAS", 1)
         threads = _int(env, "GUNICORN_THREADS", DEFAULT_THREADS)

@@ -22,9 +22,9 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response as BaseResponse
 
-from .auth.next_url import safe_next_path
 from .extensions import db
 from .services import ServiceError, TooManyAttempts, search
+from .web.next_url import safe_next_path
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class DatabaseOutage(ServiceUnavailable):
 
 def handle_database_error(error: DBAPIError) -> BaseResponse:
     """A database that is down or restarting is an outage, not a bug: 503 with
-    Retry-After and one log line. The pool reconnects by itself (bulletin/pool.py)."""
+    Retry-After and one log line. The pool reconnects by itself (bulletin/runtime/pool.py)."""
     if not (isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated):
         return handle_unexpected(error)
     if search.too_slow(error):  # the search's own statement timeout, not an outage

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import url_for
 
-from ..pagination import Listing, paginate
+from ..core.pagination import Listing, paginate
 
 PAGING_ARGS = {"cursor", "page", "per_page"}
 

@@ -6,11 +6,11 @@ import marshmallow as ma
 from flask import url_for
 from marshmallow import fields, validate
 
+from ..core.pagination import MAX_CURSOR_LENGTH, MAX_OFFSET, MAX_PER_PAGE
 from ..models.blog import COMMENT_MAX, POST_MAX
 from ..models.task import DESCRIPTION_MAX, TITLE_MAX
-from ..pagination import MAX_CURSOR_LENGTH, MAX_OFFSET, MAX_PER_PAGE
 from ..services.search import MAX_QUERY_LENGTH
-from ..urls import row_url
+from ..web.urls import row_url
 
 # PostgreSQL cannot store NUL in text, so it is refused as bad input. One pattern
 # per field (the OpenAPI document keeps only one), written to match in linear time.

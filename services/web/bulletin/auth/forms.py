@@ -5,12 +5,12 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..email_address import MAX_LENGTH as EMAIL_MAX_LENGTH
-from ..email_address import checked_email
-from ..forms import Form
-from ..passwords import MAX_LENGTH, MIN_LENGTH
-from ..usernames import MAX_LENGTH as USERNAME_MAX_LENGTH
-from ..usernames import checked_username
+from ..core.email_addresses import MAX_LENGTH as EMAIL_MAX_LENGTH
+from ..core.email_addresses import checked_email
+from ..core.passwords import MAX_LENGTH, MIN_LENGTH
+from ..core.usernames import MAX_LENGTH as USERNAME_MAX_LENGTH
+from ..core.usernames import checked_username
+from ..web.forms import Form
 
 
 def _strip(value: str | None) -> str | None:

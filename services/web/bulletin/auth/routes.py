@@ -17,11 +17,12 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
-from .. import throttle
+from ..core import throttle
 from ..extensions import limiter, login_manager
-from ..forms import Form
 from ..models import User
 from ..services import accounts
+from ..web.forms import Form
+from ..web.next_url import safe_next_path
 from . import bp
 from .forms import (
     ChangeEmailForm,
@@ -31,7 +32,6 @@ from .forms import (
     PasswordResetRequestForm,
     RegistrationForm,
 )
-from .next_url import safe_next_path
 
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"

@@ -6,8 +6,8 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..auth.forms import email_field, username_field
-from ..forms import Form
 from ..models.blog import COMMENT_MAX, POST_MAX
+from ..web.forms import Form
 
 
 class PostForm(Form):

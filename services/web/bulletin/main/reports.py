@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template
 
-from ..decorators import permission_required
 from ..models import Permission
 from ..services import reports
+from ..web.permissions import permission_required
 from . import bp
 
 

@@ -18,14 +18,14 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..auth.next_url import safe_next_path
-from ..decorators import admin_required, permission_required
+from ..core.pagination import Listing, Page, paginate
 from ..extensions import db, moment, search_limit
-from ..forms import Form
 from ..models import Comment, Permission, Post, Role, User
-from ..page_cache import for_visitors
-from ..pagination import Listing, Page, paginate
 from ..services import accounts, blog, search
+from ..web.forms import Form
+from ..web.next_url import safe_next_path
+from ..web.page_cache import for_visitors
+from ..web.permissions import admin_required, permission_required
 from . import bp
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ..core.markup import render_markdown
 from ..extensions import Model
-from ..markdown import render_markdown
 from .types import UTCDateTime, utcnow
 from .user import User
 
@@ -20,7 +20,7 @@ COMMENT_MAX = 2_000
 class Post(Model):
     __tablename__ = "posts"
     __table_args__ = (
-        # The feeds' order, which their pages follow (bulletin.pagination):
+        # The feeds' order, which their pages follow (bulletin.core.pagination):
         # every post, and one author's (profiles, the followed feed).
         Index("ix_posts_timestamp_id", "timestamp", "id"),
         Index("ix_posts_author_id_timestamp_id", "author_id", "timestamp", "id"),

@@ -62,7 +62,7 @@ class User(UserMixin, Model):
     public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     # Stored lower-cased (see normalize_email), so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    # The rule (bulletin/usernames.py) is also a CHECK: migration b81d3f6a2c47.
+    # The rule (bulletin/core/usernames.py) is also a CHECK: migration b81d3f6a2c47.
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)

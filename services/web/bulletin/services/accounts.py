@@ -12,15 +12,15 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import throttle
-from ..email import external_url, send_email
-from ..email_address import checked_email
-from ..email_links import make_token, read_token
+from ..core import throttle
+from ..core.email_addresses import checked_email
+from ..core.mail import external_url, send_email
+from ..core.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
+from ..core.signing import make_token, read_token
+from ..core.usernames import checked_username
 from ..extensions import db
 from ..models import DEFAULT_ROLE, LoginSession, Role, User, utcnow
 from ..models.user import normalize_email
-from ..passwords import hash_password, needs_rehash, spend_verify_time, verify_password
-from ..usernames import checked_username
 from . import Conflict, ServiceError, TooManyAttempts
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
@@ -69,8 +69,8 @@ def _commit_or_conflict() -> None:
 
 
 def _by_rule(check: Callable[[str], str], value: str, *, field: str) -> str:
-    """``value`` as the rule ``check`` stores it (bulletin/email_address.py,
-    bulletin/usernames.py), or the rule's ValueError as a broken rule on ``field``."""
+    """``value`` as the rule ``check`` stores it (bulletin/core/email_addresses.py,
+    bulletin/core/usernames.py), or the rule's ValueError as a broken rule on ``field``."""
     try:
         return check(value)
     except ValueError as error:

@@ -9,10 +9,10 @@ from markupsafe import escape
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
+from ..core.markup import TooDeeplyNested, render_markdown
+from ..core.pagination import Listing
 from ..extensions import db
-from ..markdown import TooDeeplyNested, render_markdown
 from ..models import Comment, Follow, Permission, Post, User
-from ..pagination import Listing
 from . import Forbidden, ServiceError
 
 # Feeds ----------------------------------------------------------------------

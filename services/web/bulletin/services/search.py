@@ -33,9 +33,9 @@ from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, se
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
+from ..core.pagination import MAX_OFFSET, MAX_PER_PAGE, Listing
 from ..extensions import db
 from ..models import Post, User
-from ..pagination import MAX_OFFSET, MAX_PER_PAGE, Listing
 from . import ServiceError
 
 MAX_QUERY_LENGTH = 200

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..core.pagination import Listing
 from ..extensions import db
 from ..models import Task
-from ..pagination import Listing
 
 
 def tasks_of(owner_id: int, *, done: bool | None = None) -> Listing:

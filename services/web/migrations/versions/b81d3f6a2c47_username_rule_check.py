@@ -6,7 +6,7 @@ Create Date: 2026-12-01 22:40:00
 
 The forms' rule ended in ``$``, which also matches before a final newline,
 so "admin\\n" could register and show exactly as "admin". The app now checks
-the whole string (bulletin/usernames.py); the database refuses any name that
+the whole string (bulletin/core/usernames.py); the database refuses any name that
 breaks the rule, whatever path it came by. The rule is written out here as it
 stood at this revision, as migrations must not change with the app's code.
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
-from .models import Permission
+from ..models import Permission
 
 
 def permission_required(permission: Permission) -> Callable:

@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_mail import Message
 
+from ..extensions import mail
 from . import throttle
-from .extensions import mail
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 
-from .models.user import normalize_email
+from ..models.user import normalize_email
 
 MAX_LENGTH = 254  # RFC 5321's limit on a whole address, as email_validator checks it
 LAN_DOMAINS = ("local", "arpa", "test", "localhost")

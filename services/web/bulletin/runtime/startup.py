@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from .connections import Budget
-from .extensions import db
+from ..extensions import db
+from .connection_budget import Budget
 from .revisions import current_revisions, head_revisions
 
 # Any constant shared by every replica; 0x62756c6c = "bull".

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
+from ..extensions import db
 from .revisions import current_revisions, head_revisions
 
 bp = Blueprint("health", __name__)

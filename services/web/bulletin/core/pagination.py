@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import NotFound
 
-from .extensions import db
+from ..extensions import db
 
 T = TypeVar("T")
 # Rows an OFFSET may skip: about as cheap as the page itself. It bounds the

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from flask import current_app
 from limits import parse
 
-from .extensions import limiter
+from ..extensions import limiter
 
 
 def typed(value: str) -> str:

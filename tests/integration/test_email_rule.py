@@ -13,12 +13,12 @@ NOT_ADDRESSES = ["not-an-email", "a b@example.com", "x@nowhere.invalid", "x@hidd
 
 
 @pytest.mark.parametrize("address", LAN_ADDRESSES + ["Someone@Example.com "])
-def test_lan_and_ordinary_addresses_are_addresses(address):
+def test_lan_and_ordinary_addresses_are_addresses(app, address):
     assert checked_email(address) == address.strip().lower()
 
 
 @pytest.mark.parametrize("address", NOT_ADDRESSES + ["a" * 250 + "@example.com"])
-def test_what_is_not_an_address_says_so(address):
+def test_what_is_not_an_address_says_so(app, address):
     with pytest.raises(ValueError, match="Invalid email address"):
         checked_email(address)
 

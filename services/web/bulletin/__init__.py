@@ -1,4 +1,8 @@
-"""Bulletin: a social blog with a JSON API for to-do tasks."""
+"""Bulletin: a social blog with a JSON API for to-do tasks.
+
+``create_app`` is the one place the app is wired: every extension, hook,
+blueprint and command is bound here, and no module wires itself on import.
+"""
 
 from __future__ import annotations
 
@@ -53,29 +57,40 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
             app.config["GENERATED_SECRET_KEY_FILE"] or os.path.join(app.instance_path, "secret_key")
         )
 
+    # Imported here, not at the top: gunicorn's master imports this package
+    # for its defaults (gunicorn.conf.py) and must not load the app with it.
+    from . import api as json_api
+    from . import auth, main
+    from .cli import register_commands
+    from .core.email_addresses import allow_lan_domains
+    from .errors import register_error_handlers
+    from .extensions import api, bootstrap, csrf, db, limiter, mail, migrate, moment
+    from .runtime import health
     from .runtime.bodies import drain_request_bodies
     from .runtime.headers import add_security_headers
     from .runtime.logs import configure_logging
-    from .runtime.metrics import init_metrics
+    from .runtime.metrics import count_pool_connections, init_metrics
+    from .runtime.pool import ping_idle_connections
     from .runtime.proxy import answer_probes_by_any_host, trust_proxy
     from .runtime.sentry import init_sentry
 
+    # Every request passes these, in this order: metrics first, so they time
+    # every request, refused ones too.
     configure_logging(app)
     init_sentry(app)
-    init_metrics(app)  # first, so it times every request, refused ones too
+    init_metrics(app)
     trust_proxy(app)
     answer_probes_by_any_host(app)
     add_security_headers(app)
     drain_request_bodies(app)
-
-    from .extensions import api, bootstrap, csrf, db, limiter, login_manager, mail, migrate, moment
-    from .runtime.pool import ping_idle_connections
+    allow_lan_domains()
 
     db.init_app(app)
     with app.app_context():
         ping_idle_connections(db.engine)
+        count_pool_connections(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
-    login_manager.init_app(app)
+    auth.init_login(app)
     csrf.init_app(app)
     mail.init_app(app)
     bootstrap.init_app(app)
@@ -84,25 +99,17 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     api.init_app(app, spec_kwargs=API_SPEC)
     api.register_converter(IdConverter, id_schema)
 
-    from . import api as json_api
-    from . import auth, main
-    from .runtime import health
-
     app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
     api.register_blueprint(json_api.bp)
     app.register_blueprint(json_api.legacy_bp)
     app.register_blueprint(json_api.docs_assets_bp)
+    json_api.init_json_bodies(app)
     # The API authenticates with tokens, not cookies: nothing for CSRF to protect.
     csrf.exempt(json_api.bp)
     csrf.exempt(json_api.legacy_bp)
 
-    from .errors import register_error_handlers
-
     register_error_handlers(app)
-
-    from .cli import register_commands
-
     register_commands(app)
     return app

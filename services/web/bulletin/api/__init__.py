@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
-from flask import request
+from flask import Flask, request
 from swagger_ui_bundle import swagger_ui_path
 
 from ..errors import api_error
@@ -11,7 +11,7 @@ from . import posts, tasks, tokens, users  # noqa: F401  (routes attach themselv
 from .blueprint import bp
 from .tasks import legacy_bp
 
-__all__ = ["bp", "docs_assets_bp", "legacy_bp"]
+__all__ = ["bp", "docs_assets_bp", "init_json_bodies", "legacy_bp"]
 
 # Swagger UI's files, served from the swagger-ui-bundle package: no CDN.
 docs_assets_bp = FlaskBlueprint(
@@ -34,5 +34,11 @@ def require_json_body() -> None:
         raise api_error(415, "Send the body as JSON, with 'Content-Type: application/json'.")
 
 
-for blueprint in (bp, legacy_bp):
-    blueprint.before_request(require_json_body)
+def init_json_bodies(app: Flask) -> None:
+    """Run require_json_body before every view of the API's blueprints in ``app``.
+
+    Registered on the app, keyed by blueprint as Flask keeps a blueprint's own
+    hooks: a blueprint itself cannot change once an app has registered it.
+    """
+    for name in (bp.name, legacy_bp.name):
+        app.before_request_funcs.setdefault(name, []).append(require_json_body)

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from ..core import throttle
-from ..extensions import limiter, login_manager
+from ..extensions import limiter
 from ..models import User
 from ..services import accounts
 from ..web.forms import Form
@@ -33,8 +33,6 @@ from .forms import (
     RegistrationForm,
 )
 
-login_manager.login_view = "auth.login"
-login_manager.login_message_category = "info"
 # Pages an unconfirmed user may still reach.
 UNCONFIRMED_ENDPOINTS = {
     "auth.unconfirmed",
@@ -61,11 +59,6 @@ password_check_limit = limiter.limit(
     lambda: current_app.config["AUTH_RATE_LIMIT"], key_func=_user_at_address, methods=["POST"]
 )
 DEVICE_COOKIE = "bulletin_device"
-
-
-@login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    return accounts.load_login_session(session_id)
 
 
 @bp.before_app_request

@@ -17,10 +17,16 @@ from ..models.user import normalize_email
 MAX_LENGTH = 254  # RFC 5321's limit on a whole address, as email_validator checks it
 LAN_DOMAINS = ("local", "arpa", "test", "localhost")
 
-# email_validator's documented switch: a list to remove the allowed names from.
-for _name in LAN_DOMAINS:
-    if _name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_name)
+
+def allow_lan_domains() -> None:
+    """Accept LAN_DOMAINS from now on, in this process (create_app calls it).
+
+    email_validator's documented switch is its module-wide list of refused
+    names, so the change is the whole process's; calling it again changes nothing.
+    """
+    for name in LAN_DOMAINS:
+        if name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+            email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(name)
 
 
 def checked_email(value: str) -> str:

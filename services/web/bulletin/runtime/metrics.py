@@ -28,8 +28,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import event
-from sqlalchemy.pool import Pool
+from sqlalchemy import Engine, event
 
 REQUESTS = Counter(
     "bulletin_http_requests_total",
@@ -56,13 +55,18 @@ bp = Blueprint("metrics", __name__)
 
 
 # Each pool event moves one gauge by one.
-for _name, _gauge, _step in (
+POOL_EVENTS = (
     ("connect", POOL_OPEN, 1),
     ("close", POOL_OPEN, -1),
     ("checkout", POOL_IN_USE, 1),
     ("checkin", POOL_IN_USE, -1),
-):
-    event.listen(Pool, _name, lambda *_args, gauge=_gauge, step=_step: gauge.inc(step))
+)
+
+
+def count_pool_connections(engine: Engine) -> None:
+    """Keep the pool gauges of ``engine``'s connections."""
+    for name, gauge, step in POOL_EVENTS:
+        event.listen(engine, name, lambda *_args, gauge=gauge, step=step: gauge.inc(step))
 
 
 class BackupCollector(Collector):

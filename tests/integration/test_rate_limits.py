@@ -14,8 +14,10 @@ import uuid
 import pytest
 
 from bulletin import create_app
+from bulletin.core.signing import make_token
 from bulletin.extensions import db, mail
 from bulletin.services import accounts, api_tokens
+from bulletin.services.accounts.credentials import password_fingerprint
 from tests.conftest import empty_tables
 from tests.support import PASSWORD, Auth, basic_auth, bearer, csrf_token, get_token
 
@@ -325,8 +327,8 @@ def test_a_device_cookie_stops_exempting_once_the_password_changes(limited_app):
     new_password = "a brand new password"
     with limited_app.test_request_context():
         stored = accounts.find_user_by_email(email)
-        token = accounts.make_token(
-            "reset", {"user": str(stored.public_id), "pw": accounts._password_fingerprint(stored)}
+        token = make_token(
+            "reset", {"user": str(stored.public_id), "pw": password_fingerprint(stored)}
         )
         assert accounts.reset_password(token, new_password)
     assert _wrong_from_new_addresses(limited_app, email, 4, 6)[-1] == 200

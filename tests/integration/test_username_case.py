@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from bulletin.extensions import db
 from bulletin.models import User
 from bulletin.services import Conflict, accounts
+from bulletin.services.accounts import registration
 from tests.support import PASSWORD
 
 
@@ -34,7 +35,7 @@ def test_a_race_past_the_check_gets_the_friendly_message(app, make_user, monkeyp
     """Two sign-ups at once both pass the check; the database decides, and the
     loser hears what the check would have said."""
     make_user("Alice")
-    monkeypatch.setattr(accounts, "_check_available", lambda **_: None)
+    monkeypatch.setattr(registration, "check_available", lambda **_: None)
     with app.app_context(), pytest.raises(Conflict) as refused:
         accounts.register_user(email="other@example.com", username="alice", password=PASSWORD)
     assert refused.value.message == "This username is already taken."

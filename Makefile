@@ -9,22 +9,11 @@ FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 .PHONY: help venv dev test lint audit secrets lint-workflows clean certs secret up down deploy backup backups restore \
   swarm-deploy swarm-update load bench
 
+## list the targets, from the "## " line above each
 help:
-	@echo "make dev    run the app on SQLite at http://$(HOST):$(PORT) (HOST=0.0.0.0 for the LAN)"
-	@echo "make test   run every test suite (sets up $(VENV) first)"
-	@echo "make lint   every static check: ruff, formatting, mypy, hadolint, shellcheck, workflows"
-	@echo "make audit  known vulnerabilities in every pinned requirements file (pip-audit; needs PyPI's advisories)"
-	@echo "make up     build and start the HTTPS stack (docker compose) at https://localhost"
-	@echo "make down   stop the stack (data stays in its volume)"
-	@echo "make deploy update the running stack to this checkout with no failed request"
-	@echo "make backup take a database backup now (make restore BACKUP=<file> brings one back)"
-	@echo "make swarm-deploy  build and deploy the stack on a Docker Swarm (docs/swarm.md)"
-	@echo "make swarm-update  roll the swarm's web tasks onto this checkout, rolled back if unhealthy"
-	@echo "make certs  make the local CA and server certificate in certs/local/"
-	@echo "make secret print a new random SECRET_KEY"
-	@echo "make secrets  write the compose stack's secret files in ./secrets (production)"
-	@echo "make load   locust against BASE_URL (default https://localhost); reports in loadtests/reports/"
-	@echo "make bench  the benchmark on the compose stack (STACK=loopback: host nginx and PostgreSQL); writes loadtests/RESULTS.md, history.jsonl, ratios.svg; first the slowest Markdown post"
+	@awk '/^## /{doc=substr($$0,4); next} \
+	  /^[a-z][a-z-]*:/{if (doc) {split($$0, t, ":"); printf "make %-14s %s\n", t[1], doc}} {doc=""}' \
+	  $(MAKEFILE_LIST)
 
 # The virtual environment, rebuilt when a dependency file changes.
 $(BIN)/.installed: requirements-dev.txt services/web/requirements.txt services/web/pyproject.toml
@@ -47,6 +36,7 @@ AUDIT_VENV := .venv-audit
 	.venv-$*/bin/pip install --quiet -r $<
 	touch $@
 
+## set up the virtual environment (.venv), again when a dependency file changes
 venv: $(BIN)/.installed
 
 # Werkzeug's debugger runs any Python typed into its error page. On loopback
@@ -55,12 +45,14 @@ venv: $(BIN)/.installed
 DEBUGGER ?=
 ON_LOOPBACK = $(filter 127.% localhost ::1,$(HOST))
 DEV_FLAGS = --debug $(if $(or $(ON_LOOPBACK),$(filter 1,$(DEBUGGER))),,--no-debugger)
+## run the app on SQLite at http://127.0.0.1:5000 (HOST=0.0.0.0 for the LAN)
 dev: venv
 	$(FLASK) db upgrade
 	@$(if $(ON_LOOPBACK),,$(if $(filter 1,$(DEBUGGER)),echo "make dev: WARNING: the debugger is on at $(HOST): anyone who reaches this port can run code as you" >&2,echo "make dev: bound to $(HOST), so the debugger is off (the reloader stays); DEBUGGER=1 turns it on" >&2))
 	$(FLASK) run $(DEV_FLAGS) --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+## run every test suite (PYTEST_ARGS=... for some; sets up .venv first)
 test: venv $(K8S_VENV)/bin/.installed
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
@@ -72,6 +64,7 @@ test: venv $(K8S_VENV)/bin/.installed
 REQUIREMENTS = $(wildcard requirements*.txt services/*/requirements*.txt)
 # One file at a time: pip-audit wants hashes in all or none. --strict: a
 # package it could not look up fails the audit instead of passing unchecked.
+## known vulnerabilities in every pinned requirements file (pip-audit; needs PyPI's advisories)
 audit: $(AUDIT_VENV)/bin/.installed
 	@status=0; for file in $(REQUIREMENTS); do echo "make audit: $$file"; \
 	  $(AUDIT_VENV)/bin/pip-audit --strict --disable-pip --no-deps --progress-spinner off \
@@ -86,6 +79,7 @@ SHELL_SCRIPTS = $(shell grep -rlE -m1 --exclude-dir=.git --exclude-dir=.venv \
   '^\#!(/usr)?/bin/(env )?(ba)?sh$$' .)
 
 # The same checks run before each commit (.pre-commit-config.yaml) and in CI.
+## every static check: ruff, formatting, mypy, hadolint, shellcheck, workflows, the docs site
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -97,6 +91,7 @@ lint: venv
 # GitHub workflows and Dependabot: actionlint (with shellcheck on run: steps),
 # zizmor without network (pinned actions, permissions, injection), and
 # Dependabot's schema.
+## the GitHub workflows and Dependabot file alone (actionlint, zizmor, schema)
 lint-workflows: venv
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/zizmor --offline --no-progress .github
@@ -105,16 +100,20 @@ lint-workflows: venv
 # docker compose (v2 plugin) or docker-compose (v1), whichever is installed.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
+## build and start the HTTPS stack (docker compose) at https://localhost
 up:
 	$(COMPOSE) up -d --build
 
+## stop the stack (data stays in its volume)
 down:
 	$(COMPOSE) down
 
 # The same as deploy/compose-update, for servers with make.
+## update the running stack to this checkout with no failed request
 deploy:
 	COMPOSE="$(COMPOSE)" deploy/compose-update
 
+## take a database backup now
 backup:
 	$(COMPOSE) exec -T backup bulletin-backup now
 
@@ -122,6 +121,7 @@ backup:
 # as it is, then replaces it. The web service stops meanwhile, so no request
 # sees half the data; nginx answers with its friendly 503 page.
 BACKUP ?=
+## bring a backup back: make restore BACKUP=<file> (make backups lists them)
 restore:
 	@test -n "$(BACKUP)" || { echo "make restore: name the file: make restore BACKUP=bulletin-....dump (make backups lists them)" >&2; exit 2; }
 	$(COMPOSE) exec -T backup bulletin-backup check "$(BACKUP)"
@@ -131,24 +131,30 @@ restore:
 	$(COMPOSE) exec -T backup bulletin-backup restore "$(BACKUP)" --yes; \
 	  status=$$?; $(COMPOSE) start web; exit $$status
 
+## list the backups the backup service keeps
 backups:
 	$(COMPOSE) exec -T backup bulletin-backup list
 
 # Docker Swarm (deploy/swarm): the whole stack, or a rolling update of the app.
+## build and deploy the stack on a Docker Swarm (docs/scaling.md)
 swarm-deploy:
 	deploy/swarm/swarm-deploy
 
+## roll the swarm's web tasks onto this checkout, rolled back if unhealthy
 swarm-update:
 	deploy/swarm/swarm-deploy update
 
+## make the local CA and server certificate in certs/local/
 certs: venv
 	$(BIN)/python certs/generate_local_certs.py
 
 # The compose stack's secret files in SECRETS_DIR (./secrets): random, or
 # SECRET_KEY and POSTGRES_PASSWORD from .env once; an existing file is kept.
+## write the compose stack's secret files in ./secrets (production)
 secrets:
 	deploy/compose/make-secrets
 
+## print a new random SECRET_KEY
 secret:
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))'
 
@@ -159,6 +165,7 @@ CLIENTS ?= 50
 SPAWN_RATE ?= 10
 DURATION ?= 1m
 P95_MS ?= 500
+## locust against BASE_URL (default https://localhost); reports in loadtests/reports/
 load: venv
 	mkdir -p loadtests/reports
 	$(BIN)/locust -f loadtests/locustfile.py --host $(BASE_URL) --headless \
@@ -168,9 +175,11 @@ load: venv
 # Benchmark: STACK=compose (the production compose stack) or loopback (host nginx,
 # gunicorn and PostgreSQL, which needs TEST_DATABASE_URL or BENCH_DATABASE_URL).
 STACK ?= compose
+## the benchmark (STACK=compose or loopback): RESULTS.md, history.jsonl, ratios.svg; first the slowest Markdown post
 bench: venv
 	$(BIN)/python loadtests/markdown_bench
-	$(BIN)/python loadtests/bench --stack $(STACK) $(BENCH_ARGS)
+	$(BIN)/python -m loadtests.benchmark --stack $(STACK) $(BENCH_ARGS)
 
+## remove the virtual environments and tool caches
 clean:
 	rm -rf $(VENV) $(K8S_VENV) $(AUDIT_VENV) .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """A compose project of this checkout, driven the way a user's shell does.
 
-Used by the compose tests and by the benchmark (loadtests/bench --stack compose).
+Used by the compose tests and by the benchmark (python -m loadtests.benchmark --stack compose).
 """
 
 from __future__ import annotations

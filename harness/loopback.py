@@ -2,7 +2,7 @@
 nginx/templates/, in front of gunicorn started by the web entrypoint with
 services/web/gunicorn.conf.py, in front of a PostgreSQL database of its own.
 
-Used by tests/stack (as a fixture) and by loadtests/bench (the benchmark).
+Used by tests/stack (as a fixture) and by the benchmark (python -m loadtests.benchmark).
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from sqlalchemy import create_engine, text
 
+from certs import generate_local_certs
 from harness.waiting import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "services/web"
+# What nginx serves /static/ from: the app's own files, as the image copies them.
+STATIC_ROOT = WEB / "bulletin"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 NGINX_MAIN = """\
@@ -161,13 +164,18 @@ class LoopbackStack:
         }
 
     def start(self, nginx_workers: int = 2) -> None:
-        sys.path.insert(0, str(ROOT / "certs"))
-        import generate_local_certs
-
+        """Certificates, then redis, the app and nginx; back when /healthz answers."""
         generate_local_certs.ensure_certificates(
             self.certs, generate_local_certs.parse_names("localhost", "")
         )
         self.app_env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        self._start_redis()
+        self._start_app()
+        self._write_nginx_config(nginx_workers)
+        self._start_nginx()
+        wait_for(self._app_healthy, 60, "gunicorn answering /healthz")
+
+    def _start_redis(self) -> None:
         redis = shutil.which("redis-server")
         if redis is None:
             raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
@@ -179,6 +187,9 @@ class LoopbackStack:
                 stderr=subprocess.DEVNULL,
             )
         )
+
+    def _start_app(self) -> None:
+        """The web entrypoint (migrations, then gunicorn), as the image runs it."""
         with open(self.app_log, "w") as log:
             self.processes.append(
                 subprocess.Popen(
@@ -196,7 +207,9 @@ class LoopbackStack:
                     start_new_session=True,
                 )
             )
-        static_root = str(WEB / "bulletin")
+
+    def _write_nginx_config(self, workers: int) -> None:
+        """What the nginx image does at start: its scripts, then the templates."""
         # The image's start-up scripts write the snippets the templates include;
         # gunicorn is at a fixed address, so nginx resolves it once (keep-alive).
         for script in ("10-bulletin-server-names.sh", "15-bulletin-upstream.sh"):
@@ -208,66 +221,66 @@ class LoopbackStack:
                     "SERVER_NAME": "localhost",
                     "UPSTREAM": f"127.0.0.1:{self.app_port}",
                     "NGINX_RESOLVER": "",
-                    "STATIC_ROOT": static_root,
+                    "STATIC_ROOT": str(STATIC_ROOT),
                     "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
                 },
                 check=True,
                 capture_output=True,
             )
-        render_templates(
-            ROOT / "nginx/templates",
-            self.prefix / "conf.d",
-            {
-                "SERVER_NAME": "localhost",
-                "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
-                "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
-                "NGINX_STATUS_LISTEN": f"127.0.0.1:{self.status_port}",
-                "HTTPS_PORT": str(self.https_port),
-                "MAX_CONTENT_LENGTH": str(self.max_content_length),
-                "TLS_CERTIFICATE": str(self.certs / "server/server.crt"),
-                "TLS_CERTIFICATE_KEY": str(self.certs / "server/server.key"),
-                "STATIC_ROOT": static_root,
-                "PAGES_ROOT": str(ROOT / "nginx/html"),
-                "ACME_WEBROOT": str(self.prefix / "acme"),
-                "ACCESS_LOG": str(self.access_log),
-                "NGINX_CACHE_PATH": str(self.prefix / "cache"),
-                "HSTS_MAX_AGE": str(self.hsts_max_age),
-                "NGINX_SIGN_IN_RATE": self.sign_in_rate,
-                "NGINX_SIGN_IN_BURST": str(self.sign_in_burst),
-                "NGINX_SEARCH_RATE": self.search_rate,
-                "NGINX_SEARCH_BURST": str(self.search_burst),
-            },
-        )
+        render_templates(ROOT / "nginx/templates", self.prefix / "conf.d", self._nginx_variables())
         (self.prefix / "tmp").mkdir(exist_ok=True)
         (self.prefix / "acme").mkdir(exist_ok=True)
         # As root, the workers must still read the checkout under /work or /tmp.
         user = "user root;" if os.geteuid() == 0 else ""
-        conf = self.prefix / "nginx.conf"
-        conf.write_text(
-            NGINX_MAIN.format(
-                user=user, prefix=self.prefix, workers=nginx_workers, error_level="info"
-            )
+        self.nginx_conf.write_text(
+            NGINX_MAIN.format(user=user, prefix=self.prefix, workers=workers, error_level="info")
         )
+
+    def _nginx_variables(self) -> dict[str, str]:
+        """The templates' variables, as compose sets them, for these ports and files."""
+        return {
+            "SERVER_NAME": "localhost",
+            "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+            "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
+            "NGINX_STATUS_LISTEN": f"127.0.0.1:{self.status_port}",
+            "HTTPS_PORT": str(self.https_port),
+            "MAX_CONTENT_LENGTH": str(self.max_content_length),
+            "TLS_CERTIFICATE": str(self.certs / "server/server.crt"),
+            "TLS_CERTIFICATE_KEY": str(self.certs / "server/server.key"),
+            "STATIC_ROOT": str(STATIC_ROOT),
+            "PAGES_ROOT": str(ROOT / "nginx/html"),
+            "ACME_WEBROOT": str(self.prefix / "acme"),
+            "ACCESS_LOG": str(self.access_log),
+            "NGINX_CACHE_PATH": str(self.prefix / "cache"),
+            "HSTS_MAX_AGE": str(self.hsts_max_age),
+            "NGINX_SIGN_IN_RATE": self.sign_in_rate,
+            "NGINX_SIGN_IN_BURST": str(self.sign_in_burst),
+            "NGINX_SEARCH_RATE": self.search_rate,
+            "NGINX_SEARCH_BURST": str(self.search_burst),
+        }
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.prefix / "nginx.conf"
+
+    def _start_nginx(self) -> None:
+        conf = str(self.nginx_conf)
         check = subprocess.run(
-            [NGINX, "-t", "-p", str(self.prefix), "-c", str(conf)], capture_output=True, text=True
+            [NGINX, "-t", "-p", str(self.prefix), "-c", conf], capture_output=True, text=True
         )
         assert check.returncode == 0, check.stderr
         self.processes.append(
             subprocess.Popen(
-                [NGINX, "-p", str(self.prefix), "-c", str(conf)],
+                [NGINX, "-p", str(self.prefix), "-c", conf],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
         )
 
-        def healthy() -> bool:
-            if self.app.poll() is not None:
-                raise AssertionError(
-                    f"the web entrypoint exited:\n{self.app_log.read_text()[-3000:]}"
-                )
-            return requests.get(f"http://127.0.0.1:{self.app_port}/healthz", timeout=2).ok
-
-        wait_for(healthy, 60, "gunicorn answering /healthz")
+    def _app_healthy(self) -> bool:
+        if self.app.poll() is not None:
+            raise AssertionError(f"the web entrypoint exited:\n{self.app_log.read_text()[-3000:]}")
+        return requests.get(f"http://127.0.0.1:{self.app_port}/healthz", timeout=2).ok
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,7 +56,7 @@ def duration(text: str) -> float:
 SECRETS = ("PGPASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
-def load_secret_files(env: dict[str, str]) -> None:
+def load_secret_files(env: MutableMapping[str, str]) -> None:
     """Put each <NAME>_FILE's contents in env[NAME], where libpq and boto3 look."""
     for name in SECRETS:
         path = env.get(f"{name}_FILE")
@@ -211,7 +211,7 @@ def kept(names: Iterable[str], daily: int, weekly: int) -> set[str]:
     """The newest backup of each of the last `daily` days and `weekly` ISO weeks
     that have one, and always the newest of all."""
     stamped = sorted(
-        ((datetime.strptime(NAME.match(n)[1], STAMP), n) for n in names if NAME.match(n)),
+        ((datetime.strptime(m[1], STAMP), n) for n in names if (m := NAME.match(n))),
         reverse=True,
     )
     keep: set[str] = {stamped[0][1]} if stamped else set()
@@ -230,7 +230,7 @@ def kept(names: Iterable[str], daily: int, weekly: int) -> set[str]:
 def prune(settings: Settings) -> None:
     names = [p.name for p in settings.folder.iterdir() if NAME.match(p.name)]
     # Safety copies taken before a restore are the operator's to remove.
-    regular = [n for n in names if not NAME.match(n)[2]]
+    regular = [n for n in names if (m := NAME.match(n)) and not m[2]]
     for name in sorted(set(regular) - kept(regular, settings.keep_daily, settings.keep_weekly)):
         (settings.folder / name).unlink()
         say(f"removed {name} (older than the retention)")
@@ -270,7 +270,7 @@ def copy_off_site(path: Path, settings: Settings) -> None:
             client.upload_file(str(upload), settings.s3_bucket, key)
             listing = client.list_objects_v2(Bucket=settings.s3_bucket, Prefix=settings.s3_prefix)
             remote = [o["Key"][len(settings.s3_prefix) :] for o in listing.get("Contents", [])]
-            regular = [n for n in remote if NAME.match(n) and not NAME.match(n)[2]]
+            regular = [n for n in remote if (m := NAME.match(n)) and not m[2]]
             for old in set(regular) - kept(regular, settings.keep_daily, settings.keep_weekly):
                 client.delete_object(Bucket=settings.s3_bucket, Key=settings.s3_prefix + old)
         except Exception as error:  # botocore's errors have no common base worth naming
@@ -429,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.umask(0o077)  # dumps hold every password hash: this user's alone
     try:
-        load_secret_files(os.environ)  # type: ignore[arg-type]
+        load_secret_files(os.environ)
         settings = Settings.from_env(dict(os.environ))
         if args.command == "run":
             serve(settings)

@@ -7,17 +7,16 @@ import json
 import os
 import select
 import shutil
-import sys
 import tempfile
 import time
 
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
-# The app beside this file (APP_DIR) holds the default worker and thread
-# counts, which its connections budget multiplies too.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bulletin.runtime.connection_budget import DEFAULT_THREADS, default_workers  # noqa: E402
+# The app holds the default worker and thread counts, which its connections
+# budget multiplies too. gunicorn puts its working directory (services/web,
+# /app in the image) on the import path before it reads this file.
+from bulletin.runtime.connection_budget import DEFAULT_THREADS, default_workers
 
 
 def _int(name: str, default: int) -> int:
@@ -72,7 +71,7 @@ class RefusingThreadWorker(ThreadWorker):
     and answered before the close, so none is reset.
     """
 
-    def set_accept_enabled(self, enabled):  # type: ignore[no-untyped-def]
+    def set_accept_enabled(self, enabled):
         super().set_accept_enabled(enabled)
         # gthread calls this with False as its loop ends: outside the event
         # dispatch, so no event is left for a socket closed here.
@@ -81,7 +80,7 @@ class RefusingThreadWorker(ThreadWorker):
                 self._accept_queued(listener)
                 listener.close()
 
-    def _accept_queued(self, listener):  # type: ignore[no-untyped-def]
+    def _accept_queued(self, listener):
         room = max(self.worker_connections - self.nr_conns, 0)
         while room and select.select([listener], [], [], 0)[0]:
             self.accept(listener)  # served by the threads; run() waits for them
@@ -103,7 +102,7 @@ class JsonAccessLogger(Logger):
     so a log pipeline parses both without a pattern. json.dumps escapes what
     a client sends (quotes in a User-Agent cannot break the line)."""
 
-    def access(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+    def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:
             return
         atoms = self.atoms(resp, req, environ, request_time)
@@ -137,12 +136,12 @@ if _made_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bulletin-metrics-")
 
 
-def on_exit(server):  # type: ignore[no-untyped-def]
+def on_exit(server):
     if _made_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+def child_exit(server, worker):
     """A worker that exits stops counting in the live gauges (pool use)."""
     from prometheus_client import multiprocess
 

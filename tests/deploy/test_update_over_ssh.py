@@ -152,4 +152,5 @@ def test_missing_secrets_are_named(missing):
     }
     result = subprocess.run([str(SCRIPT)], env=env, capture_output=True, text=True)
     assert result.returncode == 2
-    assert missing in result.stderr and "production" in result.stderr
+    assert missing in result.stderr
+    assert "production" in result.stderr

@@ -49,14 +49,16 @@ def test_internal_user_ids_never_appear(app, client, people):
         post["author"]["uri"].replace("http://localhost", ""), headers=people["bob"]
     ).json
     assert user["id"] == str(alice.public_id)
-    assert "email" not in user and "password_hash" not in user
+    assert "email" not in user
+    assert "password_hash" not in user
 
 
 def test_only_author_or_admin_may_edit(client, people):
     post = write_post(client, people["alice"])
     path = f"/api/v1/posts/{post['id']}"
     response = client.put(path, json={"body": "hijack"}, headers=people["bob"])
-    assert response.status_code == 403 and response.json["error"] == "forbidden"
+    assert response.status_code == 403
+    assert response.json["error"] == "forbidden"
     assert (
         client.put(path, json={"body": "edited"}, headers=people["alice"]).json["body"] == "edited"
     )
@@ -75,7 +77,8 @@ def test_comments(client, people):
     assert [c["id"] for c in listing["items"]] == [created.json["id"]]
     assert client.get("/api/v1/posts/999/comments", headers=people["bob"]).status_code == 404
     response = client.post(path, json={"body": ""}, headers=people["bob"])
-    assert response.status_code == 422 and "body" in response.json["details"]["json"]
+    assert response.status_code == 422
+    assert "body" in response.json["details"]["json"]
 
 
 def test_missing_write_permission_is_403(app, client, people):
@@ -86,7 +89,8 @@ def test_missing_write_permission_is_403(app, client, people):
         db.session.commit()
     try:
         response = client.post("/api/v1/posts", json={"body": "x"}, headers=people["bob"])
-        assert response.status_code == 403 and "WRITE" in response.json["message"]
+        assert response.status_code == 403
+        assert "WRITE" in response.json["message"]
     finally:
         with app.app_context():
             role = db.session.scalar(db.select(Role).where(Role.name == "User"))
@@ -103,7 +107,9 @@ def test_user_posts_and_timeline(app, client, people):
     assert [p["id"] for p in posts["items"]] == [bob_post["id"]]
     timeline = client.get(f"/api/v1/users/{bob.public_id}/timeline", headers=people["alice"]).json
     ids = [p["id"] for p in timeline["items"]]
-    assert alice_post["id"] in ids and bob_post["id"] in ids and root_post["id"] not in ids
+    assert alice_post["id"] in ids
+    assert bob_post["id"] in ids
+    assert root_post["id"] not in ids
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,8 @@ def test_create_read_update_delete(client, alice, prefix):
     task = response.json
     assert response.headers["Location"] == task["uri"]
     assert task["uri"].endswith(f"/api/v1/tasks/{task['id']}")
-    assert task["done"] is False and task["description"] == "2 litres"
+    assert task["done"] is False
+    assert task["description"] == "2 litres"
     for stamp in ("created_at", "updated_at"):
         assert datetime.fromisoformat(task[stamp]).utcoffset().total_seconds() == 0
     path = f"{prefix}/tasks/{task['id']}"
@@ -43,7 +44,8 @@ def test_create_read_update_delete(client, alice, prefix):
 
     patched = client.patch(path, json={"done": True}, headers=alice)
     assert patched.status_code == 200
-    assert patched.json["done"] is True and patched.json["title"] == "Buy milk"
+    assert patched.json["done"] is True
+    assert patched.json["title"] == "Buy milk"
     assert patched.json["updated_at"] >= task["updated_at"]
 
     replaced = client.put(path, json={"title": "Buy oat milk"}, headers=alice)
@@ -56,7 +58,8 @@ def test_create_read_update_delete(client, alice, prefix):
     }
 
     deleted = client.delete(path, headers=alice)
-    assert deleted.status_code == 204 and deleted.data == b""
+    assert deleted.status_code == 204
+    assert deleted.data == b""
     assert client.get(path, headers=alice).status_code == 404
 
 
@@ -81,7 +84,8 @@ def test_list_is_paginated_with_links(client, alice):
         create(client, alice, title=f"task {n}")
     page = client.get("/api/v1/tasks?per_page=2", headers=alice).json
     assert [t["title"] for t in page["items"]] == ["task 0", "task 1"]
-    assert page["per_page"] == 2 and page["links"]["prev"] is None
+    assert page["per_page"] == 2
+    assert page["links"]["prev"] is None
     third = client.get(page["links"]["next"].replace("http://localhost", ""), headers=alice).json
     third = client.get(third["links"]["next"].replace("http://localhost", ""), headers=alice).json
     assert [t["title"] for t in third["items"]] == ["task 4"]
@@ -89,7 +93,8 @@ def test_list_is_paginated_with_links(client, alice):
     back = client.get(third["links"]["prev"].replace("http://localhost", ""), headers=alice).json
     assert [t["title"] for t in back["items"]] == ["task 2", "task 3"]
     past = client.get("/api/v1/tasks?page=9", headers=alice)
-    assert past.status_code == 404 and "past the end" in past.json["message"]
+    assert past.status_code == 404
+    assert "past the end" in past.json["message"]
 
 
 def test_filter_by_done(client, alice):
@@ -104,7 +109,7 @@ def test_filter_by_done(client, alice):
 
 
 @pytest.mark.parametrize(
-    "query, field",
+    ("query", "field"),
     [
         ("per_page=101", "per_page"),
         ("per_page=0", "per_page"),
@@ -121,7 +126,7 @@ def test_bad_query_is_422_naming_the_field(client, alice, query, field):
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({}, "title"),
         ({"title": ""}, "title"),
@@ -147,12 +152,14 @@ def test_bad_body_is_422_naming_each_field(client, alice, body, field):
 def test_empty_patch_changes_nothing(client, alice):
     task = create(client, alice).json
     response = client.patch(f"/api/v1/tasks/{task['id']}", json={}, headers=alice)
-    assert response.status_code == 200 and response.json == task
+    assert response.status_code == 200
+    assert response.json == task
 
 
 def test_limits_are_inclusive(client, alice):
     task = create(client, alice, title="t" * 200, description="d" * 2000).json
-    assert len(task["title"]) == 200 and len(task["description"]) == 2000
+    assert len(task["title"]) == 200
+    assert len(task["description"]) == 2000
 
 
 def test_malformed_json_is_400(client, alice):
@@ -176,20 +183,24 @@ def test_wrong_content_type_is_415(client, alice, content_type):
 @pytest.mark.parametrize("task_id", ["999999", "abc", "0", "-1", "2147483648", "9" * 30])
 def test_unknown_or_impossible_task_id_is_404(client, alice, task_id):
     response = client.get(f"/api/v1/tasks/{task_id}", headers=alice)
-    assert response.status_code == 404 and response.json["error"] == "not_found"
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"
 
 
 def test_a_numbered_page_too_deep_to_be_cheap_says_what_to_do(client, alice):
     response = client.get("/api/v1/tasks?page=100001", headers=alice)
-    assert response.status_code == 404 and "follow its Older links" in response.json["message"]
+    assert response.status_code == 404
+    assert "follow its Older links" in response.json["message"]
 
 
 def test_wrong_method_is_405_json(client, alice):
     response = client.post("/api/v1/tasks/1", json={}, headers=alice)
-    assert response.status_code == 405 and response.json["error"] == "method_not_allowed"
+    assert response.status_code == 405
+    assert response.json["error"] == "method_not_allowed"
 
 
 def test_oversized_body_is_413_json(app, client, alice):
     app.config["MAX_CONTENT_LENGTH"] = 1000
     response = client.post("/api/v1/tasks", json={"title": "x" * 5000}, headers=alice)
-    assert response.status_code == 413 and response.json["error"] == "request_entity_too_large"
+    assert response.status_code == 413
+    assert response.json["error"] == "request_entity_too_large"

@@ -43,7 +43,8 @@ def test_bad_credentials_get_401_with_basic_challenge(client, alice, headers):
 def test_unconfirmed_account_gets_403(client, make_user):
     make_user("newbie", confirmed=False)
     response = client.post("/api/v1/tokens", headers=basic_auth("newbie"))
-    assert response.status_code == 403 and "Confirm" in response.json["message"]
+    assert response.status_code == 403
+    assert "Confirm" in response.json["message"]
 
 
 def test_both_header_styles_are_accepted(client, alice):
@@ -53,7 +54,7 @@ def test_both_header_styles_are_accepted(client, alice):
 
 
 @pytest.mark.parametrize(
-    "headers, invalid",
+    ("headers", "invalid"),
     [
         ({}, False),
         ({"Authorization": "Bearer not-a-jwt"}, True),
@@ -73,7 +74,8 @@ def test_expired_token_is_refused(app, client, alice):
     app.config["API_TOKEN_TTL"] = -10
     token = get_token(client, "alice")
     response = client.get("/api/v1/tasks", headers=bearer(token))
-    assert response.status_code == 401 and "expired" in response.json["message"]
+    assert response.status_code == 401
+    assert "expired" in response.json["message"]
 
 
 def test_token_signed_with_another_key_is_refused(client, alice):
@@ -109,7 +111,8 @@ def test_delete_tokens_revokes_every_earlier_token(client, alice):
     assert client.delete("/api/v1/tokens", headers=bearer(first)).status_code == 204
     for token in (first, second):
         response = client.get("/api/v1/tasks", headers=bearer(token))
-        assert response.status_code == 401 and "revoked" in response.json["message"]
+        assert response.status_code == 401
+        assert "revoked" in response.json["message"]
     assert (
         client.get("/api/v1/tasks", headers=bearer(get_token(client, "alice"))).status_code == 200
     )

@@ -23,18 +23,23 @@ def location(response) -> str:
 
 def test_register_confirm_and_sign_in(app, client, auth, outbox):
     response = auth.register("Ann@Example.com", "ann")
-    assert response.status_code == 302 and location(response) == "/auth/login"
+    assert response.status_code == 302
+    assert location(response) == "/auth/login"
     user = get_user(app, "ann")
-    assert user.email == "ann@example.com" and not user.confirmed
+    assert user.email == "ann@example.com"
+    assert not user.confirmed
     assert user.password_hash.startswith("$argon2id$")
-    assert len(outbox) == 1 and outbox[0].recipients == ["ann@example.com"]
-    assert "Confirm" in outbox[0].subject and outbox[0].html
+    assert len(outbox) == 1
+    assert outbox[0].recipients == ["ann@example.com"]
+    assert "Confirm" in outbox[0].subject
+    assert outbox[0].html
 
     auth.login("ANN@example.com")
     # Unconfirmed: every page leads to the confirmation page.
     for path in ("/", "/user/ann", "/edit-profile", "/auth/change-password"):
         response = client.get(path)
-        assert response.status_code == 302 and location(response) == "/auth/unconfirmed", path
+        assert response.status_code == 302, path
+        assert location(response) == "/auth/unconfirmed", path
     assert b"Send a new confirmation email" in client.get("/auth/unconfirmed").data
 
     response = client.get(link_in(outbox[0]))
@@ -65,7 +70,8 @@ def test_resend_confirmation(client, auth, outbox, make_user):
     auth.login("carol@example.com")
     response = auth.post_form("/auth/confirm", {}, form_page="/auth/unconfirmed")
     assert location(response) == "/auth/unconfirmed"
-    assert len(outbox) == 2 and "/auth/confirm/" in outbox[1].body  # after the first one
+    assert len(outbox) == 2
+    assert "/auth/confirm/" in outbox[1].body
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
@@ -96,7 +102,8 @@ def test_confirmation_token_for_another_account_is_refused(app, client, auth, ma
         token = make_token("confirm", {"user": str(other.public_id), "email": other.email})
     auth.login("gina@example.com")
     client.get(f"/auth/confirm/{token}")
-    assert not get_user(app, "gina").confirmed and not get_user(app, "frank").confirmed
+    assert not get_user(app, "gina").confirmed
+    assert not get_user(app, "frank").confirmed
 
 
 def test_token_signed_with_another_key_is_refused(app, client, auth, make_user):
@@ -121,19 +128,21 @@ def test_a_taken_email_gets_the_same_answer_and_a_mail_to_its_owner(
     assert taken.headers["Location"] == new.headers["Location"]
     assert get_user(app, "alice2") is None
     to_owner = [m for m in outbox if m.recipients == ["alice@example.com"]]
-    assert len(to_owner) == 1 and "tried to create" in to_owner[0].body
+    assert len(to_owner) == 1
+    assert "tried to create" in to_owner[0].body
     assert "/auth/reset" in to_owner[0].body
 
 
 def test_username_taken_in_another_case_is_refused(auth, make_user):
     make_user("alice")
     response = auth.register("other@example.com", "ALICE")
-    assert response.status_code == 303 and location(response) == "/auth/register"
+    assert response.status_code == 303
+    assert location(response) == "/auth/register"
     assert b"already taken" in auth.client.get("/auth/register").data
 
 
 @pytest.mark.parametrize(
-    "field, value, message",
+    ("field", "value", "message"),
     [
         ("email", "not-an-email", b"Invalid email address"),
         ("email", "a" * 250 + "@example.com", b"Field cannot be longer than 254 characters"),
@@ -240,7 +249,8 @@ def test_session_cookie_changes_at_login(client, auth, make_user):
     before = _cookies(client).get("session")
     auth.login("olga@example.com")
     after = _cookies(client).get("session")
-    assert after and after != before
+    assert after
+    assert after != before
 
 
 def _replay(app, cookies: dict[str, str]):
@@ -306,7 +316,8 @@ def test_prune_sessions_deletes_only_expired_rows(app, auth, make_user, runner):
     _age_sessions(app, days=20)
     Auth(app.test_client()).login("xan@example.com")  # a fresh one stays
     result = runner.invoke(args=["prune-sessions"])
-    assert result.exit_code == 0 and "Deleted 1 expired" in result.output
+    assert result.exit_code == 0
+    assert "Deleted 1 expired" in result.output
     assert count(app, LoginSession) == 1
 
 
@@ -399,7 +410,8 @@ def test_change_email_confirms_the_new_address(app, client, auth, outbox, make_u
     assert get_user(app, "xena").email == "xena@example.com"  # not before the link is followed
     link = link_in(outbox[0])
     page = client.get(link)  # opening the link (or a mail scanner's prefetch) changes nothing
-    assert b"xena.new@example.com" in page.data and b"Use this address" in page.data
+    assert b"xena.new@example.com" in page.data
+    assert b"Use this address" in page.data
     assert get_user(app, "xena").email == "xena@example.com"
     assert location(auth.post_form(link, {})) == "/"
     assert get_user(app, "xena").email == "xena.new@example.com"

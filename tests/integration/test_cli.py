@@ -17,7 +17,8 @@ def test_create_admin_reads_the_password_from_stdin(app, runner, auth):
     )
     assert result.exit_code == 0, result.output
     user = get_user(app, "root")
-    assert user.confirmed and user.role.name == "Administrator"
+    assert user.confirmed
+    assert user.role.name == "Administrator"
     assert user.email == "root@example.com"
     assert PASSWORD not in result.output
     assert auth.login("root@example.com").headers["Location"] == "/"
@@ -78,13 +79,15 @@ def test_seed_twice_adds_more_users_without_clashing(app, runner):
 def test_seed_refuses_production_unless_forced_then_prints_a_random_password(app, runner, auth):
     app.config["ENV_NAME"] = "production"
     refused = runner.invoke(args=["seed", "--users", "2", "--posts", "0", "--tasks", "0"])
-    assert refused.exit_code != 0 and "--force" in refused.output
+    assert refused.exit_code != 0
+    assert "--force" in refused.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
     forced = runner.invoke(args=["seed", "--users", "2", "--posts", "0", "--tasks", "0", "--force"])
     assert forced.exit_code == 0, forced.output
     password = re.search(r"with password '([^']+)'", forced.output).group(1)
-    assert password != "bulletin-seed" and len(password) >= 16
+    assert password != "bulletin-seed"
+    assert len(password) >= 16
     app.config["ENV_NAME"] = "testing"
     assert auth.login("user1@example.com", "bulletin-seed").status_code == 200  # refused
     assert auth.login("user1@example.com", password).status_code == 302
@@ -92,14 +95,17 @@ def test_seed_refuses_production_unless_forced_then_prints_a_random_password(app
 
 def test_seed_posts_without_users_says_what_to_do(runner):
     result = runner.invoke(args=["seed", "--users", "0", "--posts", "5"])
-    assert result.exit_code != 0 and "add --users" in result.output
+    assert result.exit_code != 0
+    assert "add --users" in result.output
 
 
 def test_seed_rejects_negative_counts(runner):
     result = runner.invoke(args=["seed", "--users", "-1"])
-    assert result.exit_code == 2 and "--users" in result.output
+    assert result.exit_code == 2
+    assert "--users" in result.output
 
 
 def test_test_command_is_registered(runner):
     result = runner.invoke(args=["test", "--help"])
-    assert result.exit_code == 0 and "Run the test suite" in result.output
+    assert result.exit_code == 0
+    assert "Run the test suite" in result.output

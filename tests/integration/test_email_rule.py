@@ -40,10 +40,12 @@ def test_the_command_line_refuses_what_the_form_refuses(app, runner, auth, addre
     result = runner.invoke(
         args=["create-admin", address, "admin", "--password-stdin"], input=PASSWORD + "\n"
     )
-    assert result.exit_code != 0 and "Invalid email address" in result.output
+    assert result.exit_code != 0
+    assert "Invalid email address" in result.output
     form = auth.register(address, "someone")
     assert b"Invalid email address" in form.data
-    assert get_user(app, "admin") is None and get_user(app, "someone") is None
+    assert get_user(app, "admin") is None
+    assert get_user(app, "someone") is None
 
 
 def test_registering_and_changing_to_a_lan_address_work(app, auth, outbox, make_user):
@@ -53,7 +55,8 @@ def test_registering_and_changing_to_a_lan_address_work(app, auth, outbox, make_
     make_user("mover")
     auth.login("mover@example.com")
     changed = auth.post_form("/auth/change-email", {"email": "me@lab.test", "password": PASSWORD})
-    assert changed.status_code == 302 and outbox[-1].recipients == ["me@lab.test"]
+    assert changed.status_code == 302
+    assert outbox[-1].recipients == ["me@lab.test"]
 
 
 def test_a_stored_address_the_rule_would_refuse_still_signs_in(app, auth, make_user):

@@ -31,7 +31,7 @@ def failing_app(app):
 
 
 @pytest.mark.parametrize(
-    "path, method, status",
+    ("path", "method", "status"),
     [
         ("/no-such-page", "get", 404),
         ("/auth/logout", "get", 405),
@@ -42,11 +42,12 @@ def test_browser_gets_an_html_page(failing_app, path, method, status):
     response = getattr(failing_app.test_client(), method)(path, headers=HTML)
     assert response.status_code == status
     assert response.mimetype == "text/html"
-    assert b"<!doctype html>" in response.data and str(status).encode() in response.data
+    assert b"<!doctype html>" in response.data
+    assert str(status).encode() in response.data
 
 
 @pytest.mark.parametrize(
-    "path, method, status, code",
+    ("path", "method", "status", "code"),
     [
         ("/no-such-page", "get", 404, "not_found"),
         ("/auth/logout", "get", 405, "method_not_allowed"),
@@ -62,15 +63,17 @@ def test_json_only_client_gets_json(failing_app, path, method, status, code):
 
 def test_api_paths_get_json_whatever_they_accept(failing_app):
     response = failing_app.test_client().get("/api/nothing-here", headers=HTML)
-    assert response.status_code == 404 and response.json["error"] == "not_found"
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"
 
 
 def test_405_keeps_the_allow_header(client):
     response = client.get("/auth/logout")
-    assert response.status_code == 405 and "POST" in response.headers["Allow"]
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
 
 
-@pytest.mark.parametrize("path, headers", [("/boom", HTML), ("/boom", JSON), ("/api/boom", {})])
+@pytest.mark.parametrize(("path", "headers"), [("/boom", HTML), ("/boom", JSON), ("/api/boom", {})])
 def test_500_shows_no_stack_trace(failing_app, path, headers, caplog):
     response = failing_app.test_client().get(path, headers=headers)
     assert response.status_code == 500
@@ -81,7 +84,8 @@ def test_500_shows_no_stack_trace(failing_app, path, headers, caplog):
 
 def test_400_missing_csrf_token(client):
     response = client.post("/auth/register", data={"email": "a@example.com"}, headers=HTML)
-    assert response.status_code == 400 and b"CSRF token is missing" in response.data
+    assert response.status_code == 400
+    assert b"CSRF token is missing" in response.data
 
 
 def test_413_oversized_body(app, client):
@@ -93,11 +97,13 @@ def test_413_oversized_body(app, client):
     assert response.status_code == 413
     assert response.mimetype == "text/html"
     response = client.post("/auth/login", data={"email": "x" * 5000}, headers=JSON)
-    assert response.status_code == 413 and response.json["error"] == "request_entity_too_large"
+    assert response.status_code == 413
+    assert response.json["error"] == "request_entity_too_large"
 
 
 def test_403_page(client, auth, make_user):
     make_user("plain")
     auth.login("plain@example.com")
     response = client.get("/moderate", headers=HTML)
-    assert response.status_code == 403 and b"permission" in response.data
+    assert response.status_code == 403
+    assert b"permission" in response.data

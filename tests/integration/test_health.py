@@ -14,12 +14,14 @@ def test_healthz_answers_without_a_database(tmp_path):
         "testing", {"SQLALCHEMY_DATABASE_URI": "postgresql://nobody:wrong@127.0.0.1:1/none"}
     )
     response = app.test_client().get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "release": "unknown"}
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "release": "unknown"}
 
 
 def test_readyz_is_ok_at_the_head_revision(client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.json["status"] == "ok"
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
@@ -47,7 +49,8 @@ def test_readyz_is_503_when_behind_the_head(app, client):
         db.session.commit()
     try:
         response = client.get("/readyz")
-        assert response.status_code == 503 and "old" in response.json["reason"]
+        assert response.status_code == 503
+        assert "old" in response.json["reason"]
     finally:
         with app.app_context():
             (head,) = head_revisions()

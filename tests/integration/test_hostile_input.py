@@ -51,7 +51,8 @@ def test_a_forged_cursor_on_a_public_feed_is_a_404(client, alice, feed, position
 def test_a_forged_cursor_on_the_api_is_a_404_with_the_error_shape(client, alice, position):
     response = client.get(f"/api/v1/posts?cursor={cursor(position)}", headers=alice)
     assert response.status_code == 404
-    assert response.json["error"] == "not_found" and response.json["message"]
+    assert response.json["error"] == "not_found"
+    assert response.json["message"]
 
 
 BAD_BODIES = [
@@ -64,7 +65,7 @@ BAD_BODIES = [
 ]
 
 
-@pytest.mark.parametrize("body, says", BAD_BODIES)
+@pytest.mark.parametrize(("body", "says"), BAD_BODIES)
 @pytest.mark.parametrize("path", ["/api/v1/posts", "/api/v1/tasks"])
 def test_a_body_python_or_the_database_cannot_hold_is_a_400(client, alice, path, body, says):
     headers = {**alice, "Content-Type": "application/json"}

@@ -97,4 +97,5 @@ def test_a_database_that_does_not_answer_is_a_friendly_503():
     assert api.get_json()["error"] == "service_unavailable"
 
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and "database unreachable" in ready.get_json()["reason"]
+    assert ready.status_code == 503
+    assert "database unreachable" in ready.get_json()["reason"]

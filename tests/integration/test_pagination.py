@@ -134,7 +134,8 @@ def test_comments_and_moderation_are_paged_in_their_own_order(small_pages, clien
     assert walk(client, f"/post/{post_id}", comment_ids) == (oldest_first, oldest_first)
     newest_first = oldest_first[::-1]
     assert walk(client, "/moderate", comment_ids) == (newest_first, newest_first)
-    assert hidden and hidden <= set(oldest_first)
+    assert hidden
+    assert hidden <= set(oldest_first)
 
 
 def test_a_post_published_while_reading_is_not_shown_twice(small_pages, client, make_user):
@@ -197,7 +198,8 @@ def test_the_links_keep_the_filter(app, client, make_user):
             tasks.create_task(owner_id=_user("writer").id, title=f"t{n}", done=n % 2 == 0)
     headers = bearer(get_token(client, "writer@example.com"))
     page = client.get("/api/v1/tasks?done=true&per_page=2", headers=headers).json
-    assert "done=true" in page["links"]["next"] and "cursor=" in page["links"]["next"]
+    assert "done=true" in page["links"]["next"]
+    assert "cursor=" in page["links"]["next"]
     rest = client.get(page["links"]["next"].replace("http://localhost", ""), headers=headers)
     assert [t["title"] for t in rest.json["items"]] == ["t4"]
 
@@ -222,7 +224,8 @@ def test_a_damaged_cursor_is_404_saying_what_to_do(app, client, make_user, curso
     make_user("writer")
     add_posts(app, "writer", 3)
     page = client.get("/", query_string={"cursor": cursor})
-    assert page.status_code == 404 and "start again from the first page" in page.text
+    assert page.status_code == 404
+    assert "start again from the first page" in page.text
     headers = bearer(get_token(client, "writer@example.com"))
     response = client.get("/api/v1/posts", query_string={"cursor": cursor}, headers=headers)
     assert response.status_code in (404, 422)  # 422: longer than the schema allows
@@ -241,12 +244,14 @@ def test_a_made_up_cursor_reaches_nothing_the_reader_may_not_see(app, client, ma
     headers = bearer(get_token(client, "bob@example.com"))
     from_the_start = encode_cursor({"after": [0]})
     response = client.get("/api/v1/tasks", query_string={"cursor": from_the_start}, headers=headers)
-    assert response.status_code == 200 and response.json["items"] == []
+    assert response.status_code == 200
+    assert response.json["items"] == []
     ancient = encode_cursor({"after": ["2000-01-01T00:00:00+00:00", 0]})
     comments = client.get(
         f"/api/v1/posts/{post_id}/comments", query_string={"cursor": ancient}, headers=headers
     ).json["items"]
-    assert len(comments) == 4 and all("comment" in c["body"] for c in comments)
+    assert len(comments) == 4
+    assert all("comment" in c["body"] for c in comments)
     assert {c["body"] for c in comments}.isdisjoint({"comment 2", "comment 5"})  # hidden ones
 
 
@@ -255,14 +260,16 @@ def test_a_cursor_past_every_row_offers_the_first_page(app, client, make_user):
     add_posts(app, "writer", 2)
     past = encode_cursor({"after": ["2000-01-01T00:00:00+00:00", 0]})
     page = client.get("/", query_string={"cursor": past})
-    assert page.status_code == 200 and "No posts yet" in page.text
+    assert page.status_code == 200
+    assert "No posts yet" in page.text
     assert "?cursor=" in (link(page.text, "prev") or "")
 
 
 def test_the_openapi_document_offers_cursor_and_deprecates_page(client):
     spec = client.get("/api/v1/openapi.json").json
     parameters = {p["name"]: p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"]}
-    assert "cursor" in parameters and parameters["page"].get("deprecated") is True
+    assert "cursor" in parameters
+    assert parameters["page"].get("deprecated") is True
     assert set(spec["components"]["schemas"]["TaskPage"]["properties"]) == {
         "items",
         "per_page",
@@ -299,7 +306,8 @@ def test_a_deep_page_on_postgresql_reads_only_its_rows(app, make_user):
                 )
             finally:
                 event.remove(db.engine, "before_cursor_execute", record)
-            assert len(page.items) == 20 and page.items[0].id != deep.id
+            assert len(page.items) == 20
+            assert page.items[0].id != deep.id
             sql, params = statements[0]
             plan = (
                 db.session.connection()
@@ -308,8 +316,7 @@ def test_a_deep_page_on_postgresql_reads_only_its_rows(app, make_user):
             )
             db.session.rollback()
         flat = json.dumps(plan)
-        assert "ix_posts_timestamp_id" in flat and not re.search(
-            r'"Node Type": "[^"]*Sort"', flat
-        ), flat
+        assert "ix_posts_timestamp_id" in flat, flat
+        assert not re.search(r'"Node Type": "[^"]*Sort"', flat), flat
         # The rows read: the page and the one that tells whether another follows.
         assert max(int(n) for n in re.findall(r'"Actual Rows": (\d+)', flat)) <= 21 * 3, flat

@@ -76,11 +76,13 @@ def test_failed_sign_ins_are_limited_per_account_from_any_address(limited_app):
     stranger = limited_app.test_client()
     stranger.environ_base["REMOTE_ADDR"] = "10.3.0.1"
     refused = Auth(stranger).login("ida@example.com")
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
     assert b"reset your password" in refused.data
     # ...and the API too, but the owner's browser still signs in.
     token = stranger.post("/api/v1/tokens", headers=basic_auth("ida@example.com"))
-    assert token.status_code == 429 and token.json["error"] == "too_many_requests"
+    assert token.status_code == 429
+    assert token.json["error"] == "too_many_requests"
     assert Auth(owner).login("ida@example.com").status_code == 302
 
 
@@ -95,7 +97,8 @@ def test_current_password_checks_are_limited_per_user_and_address(limited_app, p
     limited_app.config["MAIL_RATE_LIMIT"] = "100/hour"  # this test is about passwords
     client = _signed_in(limited_app, "cora")
     statuses = [Auth(client).post_form(path, data).status_code for _ in range(4)]
-    assert statuses[-1] == 429 and 429 not in statuses[:3]
+    assert statuses[-1] == 429
+    assert 429 not in statuses[:3]
     # The same user from another address, and another user from this one, count apart.
     client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
     assert Auth(client).post_form(path, data).status_code != 429
@@ -139,7 +142,8 @@ def test_sign_in_attempts_are_limited_per_address(limited_app):
     statuses = [client.post("/auth/login", data=data).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = client.post("/auth/login", data=data, headers={"Accept": "text/html"})
-    assert response.mimetype == "text/html" and int(response.headers["Retry-After"]) > 0
+    assert response.mimetype == "text/html"
+    assert int(response.headers["Retry-After"]) > 0
     assert client.get("/auth/login").status_code == 200  # reading the form is not limited
     other = limited_app.test_client()
     other_token = csrf_token(other, "/auth/login")

@@ -35,7 +35,7 @@ def activity(app, make_user) -> None:
 
 
 @pytest.mark.parametrize(
-    "role, status", [("User", 403), ("Moderator", 200), ("Administrator", 200)]
+    ("role", "status"), [("User", 403), ("Moderator", 200), ("Administrator", 200)]
 )
 def test_administrators_and_moderators_only(client, auth, make_user, role, status):
     make_user("viewer", role=role)
@@ -53,7 +53,8 @@ def test_the_page_shows_the_counts_escaped_with_a_chart(client, auth, make_user,
     auth.login("mod@example.com")
     response = client.get("/admin/reports")
     page = response.get_data(as_text=True)
-    assert "<svg" in page and page.count("<rect") == 30
+    assert "<svg" in page
+    assert page.count("<rect") == 30
     assert "&lt;script&gt;alert(1)&lt;/script&gt; first post" in page
     assert "<script>alert(1)" not in page
     assert (
@@ -64,7 +65,8 @@ def test_the_page_shows_the_counts_escaped_with_a_chart(client, auth, make_user,
 
 def csv_rows(client, name: str) -> list[dict[str, str]]:
     response = client.get(f"/admin/reports/{name}.csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
     assert f"bulletin-{name}.csv" in response.headers["Content-Disposition"]
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
@@ -84,14 +86,17 @@ def test_each_table_downloads_as_csv_with_the_right_numbers(client, auth, make_u
         ("bob", "0", "2"),
     ]
     posts = csv_rows(client, "posts")
-    assert len(posts) == 1 and posts[0]["comments"] == "2" and posts[0]["author"] == "ann"
+    assert len(posts) == 1
+    assert posts[0]["comments"] == "2"
+    assert posts[0]["author"] == "ann"
 
 
 def test_an_unknown_report_is_a_404_that_names_the_real_ones(client, auth, make_user):
     make_user("admin", role="Administrator")
     auth.login("admin@example.com")
     response = client.get("/admin/reports/secrets.csv")
-    assert response.status_code == 404 and b"activity, authors, posts" in response.data
+    assert response.status_code == 404
+    assert b"activity, authors, posts" in response.data
 
 
 def test_an_empty_site_has_zeros_not_errors(client, auth, make_user):

@@ -50,7 +50,7 @@ def found(client, query: str) -> set[int]:
 
 
 @pytest.mark.parametrize(
-    "query, expected",
+    ("query", "expected"),
     [("kite", {"kite", "both"}), ("owl kite", {"both"}), ("BARN", {"owl"}), ("zebra", set())],
 )
 def test_plain_words_find_the_same_posts_on_both_databases(client, posts, query, expected):
@@ -67,7 +67,8 @@ def test_quotes_and_operators_never_raise(client, posts, query):
 
 def test_an_empty_search_shows_the_form_only(client, posts):
     response = client.get("/search?q=+")
-    assert response.status_code == 200 and b'name="q"' in response.data
+    assert response.status_code == 200
+    assert b'name="q"' in response.data
     assert b"Read the post" not in response.data
 
 
@@ -86,7 +87,8 @@ def test_snippets_mark_the_words_and_cannot_carry_html(app, client, make_user):
     page = client.get("/search?q=kites").get_data(as_text=True)
     snippet = page[page.index('class="snippet') : page.index("Read the post")]
     assert "<mark>kites</mark>" in snippet
-    assert "<img" not in snippet and "<b>" not in snippet, snippet
+    assert "<img" not in snippet, snippet
+    assert "<b>" not in snippet, snippet
 
 
 def test_equal_matches_come_newest_first(client, app, make_user):
@@ -133,14 +135,16 @@ def test_the_api_searches_posts_with_q(client, posts, make_user):
     everything = client.get("/api/v1/posts?q=", headers=headers).json["items"]
     assert len(everything) == len(POSTS)
     too_long = client.get("/api/v1/posts", query_string={"q": "x" * 201}, headers=headers)
-    assert too_long.status_code == 422 and "q" in str(too_long.json["details"])
+    assert too_long.status_code == 422
+    assert "q" in str(too_long.json["details"])
 
 
 def test_a_nul_character_is_a_clear_error_not_a_server_error(client, posts, make_user):
     make_user("reader")
     headers = bearer(get_token(client, "reader@example.com"))
     response = client.get("/api/v1/posts", query_string={"q": "owl\x00"}, headers=headers)
-    assert response.status_code == 422 and "NUL" in str(response.json["details"])
+    assert response.status_code == 422
+    assert "NUL" in str(response.json["details"])
     assert client.get("/search", query_string={"q": "owl\x00"}).status_code == 303
 
 

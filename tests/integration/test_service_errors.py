@@ -31,7 +31,7 @@ def raising_app() -> Flask:
 
 
 @pytest.mark.parametrize(
-    "kind, status", [("rule", 422), ("forbidden", 403), ("conflict", 409), ("limit", 429)]
+    ("kind", "status"), [("rule", 422), ("forbidden", 403), ("conflict", 409), ("limit", 429)]
 )
 def test_the_api_answers_each_with_its_status_and_the_one_error_shape(raising_app, kind, status):
     response = raising_app.test_client().post(f"/api/v1/raise/{kind}")
@@ -65,15 +65,18 @@ def test_a_page_goes_back_where_it_came_from_with_the_message(raising_app):
 def test_a_page_from_elsewhere_goes_home(raising_app, referrer):
     headers = {"Referer": referrer} if referrer else {}
     response = raising_app.test_client().get("/raise/rule", headers=headers)
-    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
 
 
 def test_a_form_goes_back_to_itself(raising_app):
     referrer = {"Referer": "http://localhost/raise/rule"}
     response = raising_app.test_client().post("/raise/rule", headers=referrer)
-    assert response.status_code == 303 and response.headers["Location"] == "/raise/rule"
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/raise/rule"
 
 
 def test_a_limit_on_a_page_is_429_with_retry_after(raising_app):
     response = raising_app.test_client().post("/raise/limit")
-    assert response.status_code == 429 and response.headers["Retry-After"] == "120"
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "120"

@@ -39,7 +39,8 @@ def test_a_race_past_the_check_gets_the_friendly_message(app, make_user, monkeyp
     with app.app_context(), pytest.raises(Conflict) as refused:
         accounts.register_user(email="other@example.com", username="alice", password=PASSWORD)
     assert refused.value.message == "This username is already taken."
-    assert refused.value.field == "username" and refused.value.status == 409
+    assert refused.value.field == "username"
+    assert refused.value.status == 409
 
 
 def test_the_migration_names_existing_clashes_and_changes_nothing(app, make_user, caplog):

@@ -107,7 +107,8 @@ def test_web_pods_are_probed_locked_down_and_sized(rendered):
         assert security["readOnlyRootFilesystem"] is True
         assert security["allowPrivilegeEscalation"] is False
         assert security["capabilities"]["drop"] == ["ALL"]
-        assert each["resources"]["requests"]["cpu"] and each["resources"]["limits"]["memory"]
+        assert each["resources"]["requests"]["cpu"]
+        assert each["resources"]["limits"]["memory"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001  # the image's USER
     assert pod["automountServiceAccountToken"] is False
@@ -117,14 +118,16 @@ def test_web_pods_are_probed_locked_down_and_sized(rendered):
     (migrate,) = pod["initContainers"]
     assert migrate["command"][-3:] == ["prepare-database", "--wait", "120"]
     settings = find(objects, "ConfigMap")[0]["data"]
-    assert settings["MIGRATE_ON_START"] == "0" and settings["FLASK_CONFIG"] == "production"
+    assert settings["MIGRATE_ON_START"] == "0"
+    assert settings["FLASK_CONFIG"] == "production"
     # Secrets as files, from the Secret (or the operator's, with CloudNativePG).
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["SECRET_KEY_FILE"].startswith("/run/secrets/")
     if variant.endswith("cloudnative-pg"):
         assert env["DATABASE_URL_FILE"] == "/run/secrets/database/uri"
     secrets = find(objects, "Secret")
-    assert secrets and set(secrets[0]["data"]) == {"secret-key", "database-url"}
+    assert secrets
+    assert set(secrets[0]["data"]) == {"secret-key", "database-url"}
 
 
 def test_disruption_budget_autoscaler_and_the_ingress(rendered):
@@ -150,7 +153,8 @@ def test_only_the_ingress_reaches_web_and_only_web_the_data(rendered):
     variant, _, objects = rendered
     policies = {p["metadata"]["name"]: p["spec"] for p in find(objects, "NetworkPolicy")}
     deny = policies["default-deny-ingress"]
-    assert deny["podSelector"] == {} and "ingress" not in deny
+    assert deny["podSelector"] == {}
+    assert "ingress" not in deny
     web = policies["bulletin-web-from-ingress"]["ingress"][0]["from"]
     assert web == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
@@ -159,5 +163,6 @@ def test_only_the_ingress_reaches_web_and_only_web_the_data(rendered):
     assert redis == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "bulletin-web"}}}]
     if variant.endswith("cloudnative-pg"):
         database = policies["database-from-web"]["ingress"][0]
-        assert database["from"] == redis and database["ports"] == [{"port": 5432}]
+        assert database["from"] == redis
+        assert database["ports"] == [{"port": 5432}]
         assert find(objects, "Cluster", "bulletin-db")

@@ -228,7 +228,8 @@ class TestSwarm:
         assert "from the swarm" in str(listed)
 
         static = swarm.session().get(swarm.https_url + "/static/bulletin.css")
-        assert static.status_code == 200 and "immutable" in static.headers["Cache-Control"]
+        assert static.status_code == 200
+        assert "immutable" in static.headers["Cache-Control"]
         assert swarm.session().get(swarm.https_url + "/metrics").status_code == 404
 
     def test_scaled_to_four_tasks_every_one_gets_requests(self, swarm: SwarmStack):
@@ -283,7 +284,8 @@ class TestSwarm:
         result = outcome["result"]
         assert result.returncode == 0, result.stderr[-3000:]
         assert traffic.failures == [], (traffic.answers, traffic.failures[:20])
-        assert seen[before] and seen[release], seen  # old and new answered side by side
+        assert seen[before], seen
+        assert seen[release], seen  # old and new answered side by side
         assert swarm.image("web") == image
         assert swarm.release() == release
         swarm.env["WEB_IMAGE"] = image

@@ -4,18 +4,11 @@ and off-site copies run for real in tests/compose/test_operations.py."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[2] / "services/backup/bulletin_backup.py"
-spec = importlib.util.spec_from_file_location("bulletin_backup", PATH)
-backup = importlib.util.module_from_spec(spec)
-sys.modules["bulletin_backup"] = backup  # dataclasses look their module up
-spec.loader.exec_module(backup)
+from services.backup import bulletin_backup as backup
 
 
 def name(when: datetime, suffix: str = "") -> str:

@@ -21,7 +21,8 @@ def test_production_refuses_a_missing_or_default_secret_key(env):
 
 def test_production_starts_with_a_real_secret_key():
     config = load_config("production", PRODUCTION)
-    assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
+    assert config.SESSION_COOKIE_SECURE
+    assert config.REMEMBER_COOKIE_SECURE
     assert config.PREFERRED_URL_SCHEME == "https"
 
 
@@ -77,7 +78,7 @@ def test_production_hashes_passwords_at_owasp_strength(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "settings, refused",
+    ("settings", "refused"),
     [
         ({"RATELIMIT_STORAGE_URI": ""}, True),  # memory:// by default, workers by CPU count
         ({"RATELIMIT_STORAGE_URI": "memory://", "GUNICORN_WORKERS": "3"}, True),
@@ -112,7 +113,8 @@ def test_development_without_a_secret_key_generates_one_and_keeps_it(monkeypatch
     monkeypatch.delenv("SECRET_KEY")
     again = create_app("development", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     key = first.config["SECRET_KEY"]
-    assert key != DEV_SECRET_KEY and len(key) >= 48
+    assert key != DEV_SECRET_KEY
+    assert len(key) >= 48
     assert again.config["SECRET_KEY"] == key  # kept across restarts
     assert key_file.stat().st_mode & 0o777 == 0o600
 

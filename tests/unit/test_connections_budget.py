@@ -30,4 +30,6 @@ def test_the_budget_multiplies_replicas_workers_and_pools():
     assert budget.connections == 3 * 5 * (2 + 2)
     assert budget.problem(100) is None
     warning = budget.problem(60 + RESERVED - 1)
-    assert warning and "= 60 connections" in warning and "PgBouncer" in warning
+    assert warning
+    assert "= 60 connections" in warning
+    assert "PgBouncer" in warning

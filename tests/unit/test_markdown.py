@@ -8,7 +8,7 @@ from bulletin.models.blog import POST_MAX
 
 
 @pytest.mark.parametrize(
-    "source, forbidden",
+    ("source", "forbidden"),
     [
         ("<script>alert(1)</script>", "<script"),
         ('<img src=x onerror="alert(1)">', "onerror"),

@@ -1,0 +1,1 @@
+"""The load tests (locustfile.py) and the benchmark (python -m loadtests.benchmark)."""

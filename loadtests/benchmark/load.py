@@ -1,0 +1,102 @@
+"""The load generators: wrk for peak rates, hey for a paced rate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+
+# The Host every request names: nginx and the app answer only their own names,
+# and wrk reaches the containers by address.
+SITE = {"Host": "localhost"}
+CONNECTIONS = 50
+PACERS = 25  # hey processes sharing a paced rate (see paced)
+
+
+@dataclass
+class Run:
+    name: str
+    rows: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def wrk(
+    url: str, seconds: int, headers: dict[str, str] | None = None, connections: int = CONNECTIONS
+) -> tuple[float, float, float, int]:
+    command = [
+        "wrk",
+        "--threads",
+        str(min(2, connections)),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
+    for name, value in {**SITE, **(headers or {})}.items():
+        command += ["--header", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+    def found(pattern: str) -> re.Match[str]:
+        match = re.search(pattern, output, re.M)
+        if match is None:
+            raise SystemExit(f"bench: wrk's output has no {pattern!r}:\n{output}")
+        return match
+
+    rps = float(found(r"Requests/sec:\s+([\d.]+)")[1])
+
+    def percentile(label: str) -> float:
+        value, unit = found(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\b").groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+        r"timeout (\d+)",
+        output,
+    )
+    count = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        count += sum(int(n) for n in socket_errors.groups())
+    return rps, percentile("50%"), percentile("99%"), count
+
+
+def paced(
+    url: str, seconds: int, rate: float, headers: dict[str, str] | None = None
+) -> tuple[float, float, float, int]:
+    """``rate`` requests/s in all, evenly spread: latency below saturation.
+
+    hey paces each worker by its own clock, and workers started together send
+    together, a burst every period. So PACERS hey processes of one worker
+    each start a fraction of the period apart, and requests arrive evenly.
+    """
+    each = rate / PACERS
+    command = ["hey", "-z", f"{seconds}s", "-c", "1", "-q", f"{each:.3f}", "-t", "5", "-o", "csv"]
+    command += ["-host", SITE["Host"]]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    pacers = []
+    for _ in range(PACERS):
+        pacers.append(
+            subprocess.Popen([*command, url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        )
+        time.sleep(1 / each / PACERS)
+    times, failed = [], 0
+    for pacer in pacers:
+        output, _ = pacer.communicate(timeout=seconds + 60)
+        for row in csv.DictReader(io.StringIO(output.decode())):
+            times.append(float(row["response-time"]) * 1000)
+            failed += not row["status-code"].startswith(("2", "3"))
+    if len(times) < 100:
+        raise SystemExit(f"bench: only {len(times)} answers at {rate:,.0f}/s from {url}")
+    cuts = statistics.quantiles(times, n=100)
+    return len(times) / seconds, cuts[49], cuts[98], failed

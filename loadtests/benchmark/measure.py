@@ -1,0 +1,130 @@
+"""The measurements, in order: the ceiling and the floor, then each route at
+1 thousand and at the large number of rows, then latency at a paced load."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import requests
+
+from bulletin.core.pagination import encode_cursor
+from harness.loopback import WEB
+
+from .load import CONNECTIONS, SITE, Run, paced, wrk
+from .ratios import DEEP, HOME, KEY_AT, PACED, POSTS, SEARCH_QUERY, TASKS, WORST_SEARCH
+from .targets import Target, machine
+
+SEED_PASSWORD = "bulletin-seed"
+
+
+@dataclass
+class Measured:
+    runs: list[Run]
+    worker_memory: list[float]  # MB per gunicorn worker after the runs
+    machine: str
+
+
+def measure_all(target: Target, seconds: int, large: int) -> Measured:
+    """Every run against ``target``, each printed as it ends."""
+    runs: list[Run] = []
+
+    def show(run: Run) -> None:
+        runs.append(run)
+        print(
+            f"bench: {run.name:58} {run.rows:3} {run.requests_per_second:9,.0f} req/s "
+            f"p50 {run.p50_ms:6.1f} ms p99 {run.p99_ms:6.1f} ms errors {run.errors}",
+            flush=True,
+        )
+
+    def measure(
+        name: str, rows: str, url: str, headers=None, connections: int = CONNECTIONS
+    ) -> None:
+        show(Run(name, rows, *wrk(url, seconds, headers, connections)))
+
+    static = next(p.name for p in (WEB / "bulletin/static").iterdir() if p.suffix == ".css")
+    measure("a. static file, nginx + TLS", "–", f"{target.proxied}/static/{static}")
+    measure("b. hello-world Flask, gunicorn", "–", f"{target.hello}/")
+    for rows, count in (("1k", 1000), ("1M", large)):
+        print(f"bench: seeding {count:,} posts and tasks", flush=True)
+        existing = 1000 if rows == "1M" else 0
+        seeded = target.flask(
+            "seed",
+            "--force",  # the stacks run the production config
+            "--password",
+            SEED_PASSWORD,
+            "--users",
+            "0" if existing else "50",
+            "--posts",
+            str(count - existing),
+            "--tasks",
+            str(count - existing),
+        )
+        print(f"bench: {seeded.splitlines()[0]}", flush=True)
+        target.vacuum()
+        token = requests.post(
+            f"{target.direct}/api/v1/tokens",
+            headers=SITE,
+            timeout=30,
+            auth=("user1@example.com", SEED_PASSWORD),
+        ).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        measure(f"c. {TASKS}, gunicorn", rows, f"{target.direct}/api/v1/tasks", auth)
+        measure(f"c. {HOME}, gunicorn", rows, f"{target.direct}/")
+        measure(f"d. {TASKS}, nginx + TLS", rows, f"{target.proxied}/api/v1/tasks", auth)
+        # A visitor (no cookie): nginx answers from its page cache.
+        measure(f"d. {HOME}, nginx + TLS", rows, f"{target.proxied}/")
+        # One connection: the work of a single request, without the queue.
+        measure(
+            f"c. {TASKS}, gunicorn, 1 connection",
+            rows,
+            f"{target.direct}/api/v1/tasks",
+            auth,
+            connections=1,
+        )
+        measure(f"c. {HOME}, gunicorn, 1 connection", rows, f"{target.direct}/", connections=1)
+        # The first page and one half the posts deep (500,000 at 1M): a
+        # cursor made from the key of the post there, as an Older link holds.
+        key = target.sql(KEY_AT.format(offset=int(count // 2)))
+        deep = encode_cursor({"after": json.loads(key)})
+        measure(
+            f"c. {HOME} {DEEP}, gunicorn, 1 connection",
+            rows,
+            f"{target.direct}/?cursor={deep}",
+            connections=1,
+        )
+        measure(
+            f"c. {POSTS}, gunicorn, 1 connection",
+            rows,
+            f"{target.direct}/api/v1/posts",
+            auth,
+            connections=1,
+        )
+        measure(
+            f"c. {POSTS} {DEEP}, gunicorn, 1 connection",
+            rows,
+            f"{target.direct}/api/v1/posts?cursor={deep}",
+            auth,
+            connections=1,
+        )
+        # Search: two of the seeded words, so the query must combine them.
+        measure(
+            "e. GET /search, gunicorn, 1 connection",
+            rows,
+            f"{target.direct}/search?q={SEARCH_QUERY}",
+            connections=1,
+        )
+        measure(
+            "e. GET /search, the worst query, gunicorn, 1 connection",
+            rows,
+            f"{target.direct}/search?q={WORST_SEARCH}",
+            connections=1,
+        )
+    # Latency at a load the machine carries: 70 % of the peak just measured.
+    for route, path, headers in ((TASKS, "/api/v1/tasks", auth), (HOME, "/", None)):
+        peak = next(r for r in runs if r.name == f"d. {route}, nginx + TLS" and r.rows == "1M")
+        rate = 0.7 * peak.requests_per_second
+        print(f"bench: {route} at {rate:,.0f} requests/s, paced", flush=True)
+        result = paced(f"{target.proxied}{path}", seconds, rate, headers)
+        show(Run(f"f. {route}, nginx + TLS, {PACED}", "1M", *result))
+    return Measured(runs, target.worker_memory(), machine(target))

@@ -205,7 +205,7 @@ def snippets(found: list[Post], text: str) -> dict[int, Markup]:
                 Post.id.in_([post.id for post in found])
             )
         )
-        marked = dict(rows)
+        marked: dict[int, str] = dict(rows.tuples())
     else:
         marked = {post.id: _mark_words(post.body, _words(text)) for post in found}
     # Escaped first: only the markers become tags.

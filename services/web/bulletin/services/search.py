@@ -205,7 +205,8 @@ def snippets(found: list[Post], text: str) -> dict[int, Markup]:
                 Post.id.in_([post.id for post in found])
             )
         )
-        marked: dict[int, str] = dict(rows.tuples())
+        # A list: a Result has keys(), so dict() would take it for a mapping.
+        marked: dict[int, str] = dict(rows.tuples().all())
     else:
         marked = {post.id: _mark_words(post.body, _words(text)) for post in found}
     # Escaped first: only the markers become tags.

@@ -28,7 +28,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 ENTRYPOINT ["/app/entrypoint.sh"]
 # Which build this is: /healthz and error reports name it. Last, so a new
-# commit rebuilds one tiny layer (deploy/swarm/swarm-update passes the commit).
+# commit rebuilds one tiny layer (deploy/swarm/swarm-deploy passes the commit).
 ARG BULLETIN_RELEASE=unknown
 ENV BULLETIN_RELEASE=${BULLETIN_RELEASE}
 # gunicorn.conf.py is read from the working directory (APP_DIR).

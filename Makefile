@@ -108,10 +108,10 @@ up:
 down:
 	$(COMPOSE) down
 
-# The same as deploy/compose-update, for servers with make.
+# The same as deploy/compose/compose-update, for servers with make.
 ## update the running stack to this checkout with no failed request
 deploy:
-	COMPOSE="$(COMPOSE)" deploy/compose-update
+	COMPOSE="$(COMPOSE)" deploy/compose/compose-update
 
 ## take a database backup now
 backup:

@@ -138,9 +138,9 @@ def make(project: Compose, *args: str, answer: str | None = None) -> subprocess.
 
 
 def deploy(project: Compose, **env: str) -> subprocess.CompletedProcess:
-    """deploy/compose-update of the project's checkout, as on a server."""
+    """deploy/compose/compose-update of the project's checkout, as on a server."""
     return subprocess.run(
-        [str(project.root / "deploy/compose-update")],
+        [str(project.root / "deploy/compose/compose-update")],
         cwd=project.root,
         env={"PATH": "/usr/bin:/bin:/usr/local/bin", "COMPOSE": " ".join(project.base), **env},
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The HTTPS stack without Docker (tests/stack/loopback.py), with a real SMTP
+"""The HTTPS stack without Docker (harness/loopback.py), with a real SMTP
 server to receive its mail."""
 
 from __future__ import annotations

@@ -6,12 +6,10 @@ set. Under CI=true a skipped test counts as failed: CI must run everything.
 
 from __future__ import annotations
 
+import copy
 import os
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -23,6 +21,7 @@ from werkzeug.serving import make_server
 from bulletin import create_app
 from bulletin.extensions import db, mail
 from bulletin.models import Role, User
+from bulletin.runtime.headers import talisman
 from bulletin.services import accounts
 from tests.support import PASSWORD, Auth
 
@@ -81,13 +80,75 @@ def empty_tables() -> None:
     db.session.commit()
 
 
+class SharedApp:
+    """One app per database for the whole session, rebuilt only after a test
+    changed it.
+
+    Building an app costs about 0.3 s (more than half of it flask-smorest's
+    OpenAPI document), more than most tests. A test that changes the app (its
+    config, its WSGI middleware, its hooks) leaves it behind: the next test
+    gets a new one, so no test sees another's changes, and so does one that
+    built an app of its own.
+    """
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.app: Flask | None = None
+        self.before: tuple | None = None
+
+    @staticmethod
+    def state(app: Flask) -> tuple:
+        return (
+            copy.deepcopy(dict(app.config)),
+            app.wsgi_app,
+            {key: list(funcs) for key, funcs in app.before_request_funcs.items()},
+            {key: list(funcs) for key, funcs in app.after_request_funcs.items()},
+            sorted(str(rule) for rule in app.url_map.iter_rules()),
+        )
+
+    def get(self, url: str) -> Flask:
+        # Some extensions keep settings of the last app bound to them
+        # (Flask-Limiter's on/off switch, Talisman's headers): once a test has
+        # built an app of its own, the shared one is built again.
+        if self.app is None or self.url != url or talisman.app is not self.app:
+            self.drop()
+            self.app, self.url = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url}), url
+        self.before = self.state(self.app)
+        return self.app
+
+    def release(self) -> None:
+        """Empty the tables, and forget the app if the test changed it."""
+        assert self.app is not None
+        with self.app.app_context():
+            empty_tables()
+        if self.state(self.app) != self.before:
+            self.drop()
+
+    def drop(self) -> None:
+        if self.app is not None:
+            with self.app.app_context():
+                db.engine.dispose()
+        self.app = self.url = None
+
+
+SHARED = SharedApp()
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
-    """The app on each database, emptied after the test.
+    """The app on each database, emptied after the test (see SharedApp).
 
     No app context stays pushed: each request gets its own, as in production,
     so nothing (``g``, the ORM session) leaks from one request to the next.
     """
+    yield SHARED.get(database_url)
+    SHARED.release()
+
+
+@pytest.fixture
+def fresh_app(database_url: str) -> Iterator[Flask]:
+    """An app of its own, for a test that adds routes: Flask allows that only
+    before an app's first request, which the shared one is long past."""
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     yield app
     with app.app_context():
@@ -160,77 +221,3 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
-
-
-@pytest.fixture
-def start_browser(tmp_path):
-    """Start Debian's Chromium through chromedriver; ``trusted_ca`` is added to
-    its certificate store (an NSS database in its home), as the README tells
-    people to do on a Linux desktop. CHROME_BIN and CHROMEDRIVER name another
-    Chromium build (GitHub's runners bring Google Chrome and its driver)."""
-    chrome = shutil.which(os.environ.get("CHROME_BIN") or "chromium")
-    chromedriver = shutil.which(os.environ.get("CHROMEDRIVER") or "chromedriver")
-    if not (chrome and chromedriver):
-        pytest.skip(
-            "Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    drivers = []
-
-    def start(*, trusted_ca: Path | None = None):
-        home = tmp_path / f"home{len(drivers)}"
-        if trusted_ca is not None:
-            if not shutil.which("certutil"):
-                pytest.skip("certutil is not installed (apt-get install libnss3-tools)")
-            nssdb = home / ".pki/nssdb"
-            nssdb.mkdir(parents=True)
-            subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
-            subprocess.run(
-                [
-                    "certutil",
-                    "-d",
-                    f"sql:{nssdb}",
-                    "-A",
-                    "-t",
-                    "C,,",
-                    "-n",
-                    "Bulletin local CA",
-                    "-i",
-                    str(trusted_ca),
-                ],
-                check=True,
-            )
-        options = webdriver.ChromeOptions()
-        options.binary_location = chrome
-        # No sandbox as root; no background networking on a machine without internet.
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1200,900",
-            f"--user-data-dir={home / 'profile'}",
-        ):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(chromedriver, env={**os.environ, "HOME": str(home)})
-        driver = webdriver.Chrome(service=service, options=options)
-        driver.implicitly_wait(5)
-        drivers.append(driver)
-        return driver
-
-    yield start
-    for driver in drivers:
-        driver.quit()
-
-
-@pytest.fixture
-def browser(start_browser):
-    """Chromium for pages served over plain HTTP by live_server."""
-    return start_browser()

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from harness.waiting import wait_for
-from tests.support import PASSWORD
+from tests.support import PASSWORD, csrf_token_in
 
 PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -70,20 +70,12 @@ class Stack:
         return self.session().get(self.https_url + path, allow_redirects=False, **kwargs)
 
 
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html
-    )
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
 def submit_form(
     stack: Stack, session: requests.Session, path: str, data: dict, *, referrer: bool = True
 ) -> requests.Response:
     """Post the form on ``path`` the way a browser does, Referer included."""
     url = stack.https_url + path
-    token = csrf_token(session.get(url).text)
+    token = csrf_token_in(session.get(url).text)
     headers = {"Referer": url} if referrer else {}
     return session.post(
         url, data={"csrf_token": token, **data}, headers=headers, allow_redirects=False

@@ -12,8 +12,9 @@ HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0
 
 
 @pytest.fixture
-def failing_app(app):
+def failing_app(fresh_app):
     """The app with routes that fail in the ways a bug or a limit would."""
+    app = fresh_app
 
     @app.get("/boom")
     def boom():

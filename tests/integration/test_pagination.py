@@ -16,7 +16,7 @@ from bulletin.core.pagination import encode_cursor, paginate
 from bulletin.extensions import db
 from bulletin.models import Comment, Post, User, utcnow
 from bulletin.services import blog, tasks
-from tests.support import bearer, get_token, insert_posts
+from tests.support import bearer, csrf_token, get_token, insert_posts
 
 PER_PAGE = 4
 
@@ -104,13 +104,9 @@ def test_the_feeds_show_every_post_once_forwards_and_back(small_pages, client, m
     assert walk(client, "/user/writer", post_ids) == (newest_first, newest_first)
     make_user("reader")
     auth.login("reader@example.com")
-    client.post("/follow/writer", data={"csrf_token": _csrf(client, "/user/writer")})
+    client.post("/follow/writer", data={"csrf_token": csrf_token(client, "/user/writer")})
     client.get("/followed")
     assert walk(client, "/", post_ids) == (newest_first, newest_first)
-
-
-def _csrf(client, path: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).text)[1]
 
 
 def test_comments_and_moderation_are_paged_in_their_own_order(small_pages, client, make_user, auth):

@@ -15,7 +15,11 @@ from aiosmtpd.controller import Controller
 
 from harness.loopback import NGINX, LoopbackStack, own_database
 from harness.waiting import free_port, wait_for
+from tests.browser.chromium import start_browser
 from tests.https_checks import Stack
+
+# Chromium for the browser-over-TLS tests (test_browser_https.py).
+__all__ = ["start_browser"]
 
 
 class Mailbox:

@@ -27,7 +27,7 @@ import requests
 from harness.compose import docker_missing
 from harness.traffic import Traffic
 from harness.waiting import free_port, wait_for
-from tests.https_checks import csrf_token
+from tests.support import csrf_token_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy/swarm/swarm-deploy"
@@ -202,7 +202,7 @@ class TestSwarm:
         login_page = swarm.https_url + "/auth/login"
         signed_in = session.post(
             login_page,
-            data={"csrf_token": csrf_token(session.get(login_page).text), "email": admin,
+            data={"csrf_token": csrf_token_in(session.get(login_page).text), "email": admin,
                   "password": PASSWORD},
             headers={"Referer": login_page},
             allow_redirects=False,
@@ -212,7 +212,7 @@ class TestSwarm:
         home = swarm.https_url + "/"
         posted = session.post(
             home,
-            data={"csrf_token": csrf_token(session.get(home).text), "body": body},
+            data={"csrf_token": csrf_token_in(session.get(home).text), "body": body},
             headers={"Referer": home},
             allow_redirects=False,
         )

@@ -212,7 +212,11 @@ class LoopbackStack:
         """What the nginx image does at start: its scripts, then the templates."""
         # The image's start-up scripts write the snippets the templates include;
         # gunicorn is at a fixed address, so nginx resolves it once (keep-alive).
-        for script in ("10-bulletin-server-names.sh", "15-bulletin-upstream.sh"):
+        for script in (
+            "10-bulletin-server-names.sh",
+            "15-bulletin-upstream.sh",
+            "20-bulletin-mail-inbox.sh",
+        ):
             subprocess.run(
                 [str(ROOT / "nginx/scripts" / script)],
                 env={

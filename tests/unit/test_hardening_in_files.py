@@ -52,3 +52,16 @@ def test_the_image_installs_python_packages_by_hash_only():
     blocks = re.split(r"^(?=[A-Za-z])", requirements, flags=re.M)[1:]
     for block in blocks:
         assert "--hash=sha256:" in block, block.splitlines()[0]
+
+
+def test_the_mail_inbox_is_development_only_and_hardened():
+    """MailDev shows every mail the app sends: never in the production file."""
+    production = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    development = yaml.safe_load((ROOT / "docker-compose.override.yml").read_text())["services"]
+    assert "maildev" not in production
+    assert "MAIL_INBOX" not in production["nginx"]["environment"]
+    maildev = development["maildev"]
+    assert maildev["read_only"] is True
+    assert maildev["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in maildev["security_opt"]
+    assert "ports" not in maildev  # reached through nginx's TLS only

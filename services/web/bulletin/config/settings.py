@@ -108,6 +108,9 @@ class Config:
     MAIL_DEFAULT_SENDER = "Bulletin <noreply@localhost>"
     MAIL_SUBJECT_PREFIX = "[Bulletin] "
     MAIL_SEND_ASYNC = True
+    # Flask-Mail's default is app.debug, which prints each SMTP session, the
+    # mail and its links included, to the log.
+    MAIL_DEBUG = False
 
     # Rate limits. A window that moves with each request: a fixed one lets
     # twice the limit through across its boundary, and made the rate-limit

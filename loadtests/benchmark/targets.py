@@ -192,19 +192,7 @@ def compose_target() -> Iterator[Target]:
         def flask(*args: str) -> str:
             return compose.run("exec", "-T", "web", "flask", *args, timeout=3600).stdout
 
-        def vacuum() -> None:
-            compose.run(
-                "exec",
-                "-T",
-                "db",
-                "psql",
-                "--username=bulletin",
-                "--dbname=bulletin",
-                "--command=VACUUM ANALYZE posts, tasks",
-                timeout=1800,
-            )
-
-        def sql(query: str) -> str:
+        def psql(*args: str, timeout: int) -> str:
             return compose.run(
                 "exec",
                 "-T",
@@ -212,11 +200,15 @@ def compose_target() -> Iterator[Target]:
                 "psql",
                 "--username=bulletin",
                 "--dbname=bulletin",
-                "--no-align",
-                "--tuples-only",
-                f"--command={query}",
-                timeout=600,
+                *args,
+                timeout=timeout,
             ).stdout.strip()
+
+        def vacuum() -> None:
+            psql("--command=VACUUM ANALYZE posts, tasks", timeout=1800)
+
+        def sql(query: str) -> str:
+            return psql("--no-align", "--tuples-only", f"--command={query}", timeout=600)
 
         def worker_memory() -> list[float]:
             output = compose.run("exec", "-T", "web", "python", "-c", WORKER_MEMORY).stdout

@@ -11,14 +11,16 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+Parsed = TypeVar("Parsed", int, float)
 
 
 class ConfigError(RuntimeError):
@@ -55,22 +57,21 @@ class Environment:
         return default
 
     def integer(self, name: str, default: int) -> int:
-        raw = self.raw(name)
-        if raw == "":
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+        return self._parsed(name, default, int, "a whole number")
 
     def number(self, name: str, default: float) -> float:
+        return self._parsed(name, default, float, "a number")
+
+    def _parsed(
+        self, name: str, default: Parsed, parse: Callable[[str], Parsed], kind: str
+    ) -> Parsed:
         raw = self.raw(name)
         if raw == "":
             return default
         try:
-            return float(raw)
+            return parse(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+            raise ConfigError(f"{name} must be {kind}, got {raw!r}.") from None
 
     def minutes(self, name: str, default: timedelta) -> timedelta:
         return timedelta(minutes=self.integer(name, int(default.total_seconds() // 60)))

@@ -41,11 +41,19 @@ def pytest_runtest_makereport(item, call):
 
 
 def reset_database(url: str) -> None:
-    """Drop every table, so migrations start from an empty database."""
+    """Drop everything, so migrations start from an empty database.
+
+    On PostgreSQL, everything the tests' user made: the job queue's
+    functions and types (procrastinate's schema) are not tables.
+    """
     engine = create_engine(url)
-    metadata = MetaData()
-    metadata.reflect(engine)
-    metadata.drop_all(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP OWNED BY CURRENT_USER CASCADE"))
+    else:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        metadata.drop_all(engine)
     engine.dispose()
 
 

@@ -65,6 +65,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     from .core.email_addresses import allow_lan_domains
     from .errors import register_error_handlers
     from .extensions import api, bootstrap, csrf, db, limiter, mail, migrate, moment
+    from .jobs import init_jobs
     from .runtime import health
     from .runtime.bodies import drain_request_bodies
     from .runtime.headers import add_security_headers
@@ -89,6 +90,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     with app.app_context():
         ping_idle_connections(db.engine)
         count_pool_connections(db.engine)
+    init_jobs(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     auth.init_login(app)
     csrf.init_app(app)

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from .core.markup import render_markdown
 from .core.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from .extensions import db
+from .jobs.cli import jobs_cli
 from .models import Comment, Follow, Post, Role, Task, User, utcnow
 from .models.user import DEFAULT_ROLE
 from .runtime import startup
@@ -41,6 +42,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(prune_sessions)
     app.cli.add_command(rerender)
     app.cli.add_command(run_tests)
+    app.cli.add_command(jobs_cli)
 
 
 @click.command("create-admin")
@@ -131,7 +133,7 @@ def prepare_database(wait_seconds: int, migrate: bool) -> None:
 @click.command("prune-sessions")
 @with_appcontext
 def prune_sessions() -> None:
-    """Delete signed-in sessions that have expired (run it daily, e.g. from cron)."""
+    """Delete signed-in sessions that have expired (the worker does it daily too)."""
     click.echo(f"Deleted {accounts.prune_login_sessions()} expired sessions.")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
+from croniter import croniter
+
 from ..runtime.connection_budget import DEFAULT_THREADS
 from .environment import (
     ConfigError,
@@ -33,6 +35,8 @@ LOOPBACK_HOSTS = ("localhost", ".localhost", "127.0.0.1")
 # Names that only exist on a local network, accepted in development so that
 # phones and laptops on the LAN reach `make dev` and the development stack.
 LAN_SUFFIXES = (".local", ".lan", ".home.arpa", ".internal")
+# Where jobs wait (JOB_QUEUE): in PostgreSQL for the worker, or run in place.
+JOB_QUEUES = ("database", "inline")
 # Longest page cache a setting may ask for (PAGE_CACHE_SECONDS).
 MAX_PAGE_CACHE_SECONDS = 60
 
@@ -107,10 +111,36 @@ class Config:
     MAIL_USERNAME: str | None = None
     MAIL_DEFAULT_SENDER = "Bulletin <noreply@localhost>"
     MAIL_SUBJECT_PREFIX = "[Bulletin] "
-    MAIL_SEND_ASYNC = True
     # Flask-Mail's default is app.debug, which prints each SMTP session, the
     # mail and its links included, to the log.
     MAIL_DEBUG = False
+    # A mail the SMTP server refuses, or cannot be reached for, is tried
+    # again after 2, 4, 8 ... seconds (MAIL_RETRY_BACKOFF ** try): 15 tries
+    # span about 18 hours of outage, then the job is dead until an
+    # administrator retries it (`flask jobs retry`). Seconds the worker waits
+    # on the SMTP server before it gives up on a try.
+    MAIL_MAX_ATTEMPTS = 15
+    MAIL_RETRY_BACKOFF = 2
+    MAIL_TIMEOUT = 30
+
+    # Jobs (bulletin/jobs). "database": kept in PostgreSQL, committed in the
+    # same transaction as the change that asked for them, run by the worker
+    # service (`flask jobs worker`). "inline": run in the process that asked,
+    # right after that commit: the SQLite default and the test suites, with
+    # no worker, no retry and no schedule. Unset: database on PostgreSQL.
+    JOB_QUEUE: str | None = None
+    JOB_WORKER_CONCURRENCY = 4
+    # A worker without a heartbeat for this long is taken for dead, and the
+    # jobs it held run again on another (SCHEDULE_RECOVER_STALLED).
+    JOB_STALLED_SECONDS = 30
+    # Finished jobs stay listed (`flask jobs list`) this long; dead ones stay
+    # until retried or pruned by hand.
+    JOB_KEEP_HOURS = 7 * 24
+    # Periodic work, in cron syntax (a sixth field counts seconds): each runs
+    # once per period, however many workers there are.
+    SCHEDULE_PRUNE_SESSIONS = "17 3 * * *"
+    SCHEDULE_PRUNE_JOBS = "47 3 * * *"
+    SCHEDULE_RECOVER_STALLED = "* * * * *"
 
     # Rate limits. A window that moves with each request: a fixed one lets
     # twice the limit through across its boundary, and made the rate-limit
@@ -175,6 +205,7 @@ class Config:
         self._read_accounts_and_cookies(env)
         self._read_hosts(env)
         self._read_mail(env)
+        self._read_jobs(env)
         self._read_limits(env)
         self._read_server(env)
         self._read_observability(env)
@@ -251,6 +282,29 @@ class Config:
             "MAIL_SUBJECT_PREFIX", self.MAIL_SUBJECT_PREFIX, empty_is_a_value=True
         )
 
+    def _read_jobs(self, env: Environment) -> None:
+        self.MAIL_MAX_ATTEMPTS = env.integer("MAIL_MAX_ATTEMPTS", self.MAIL_MAX_ATTEMPTS)
+        self.MAIL_RETRY_BACKOFF = env.integer("MAIL_RETRY_BACKOFF", self.MAIL_RETRY_BACKOFF)
+        self.MAIL_TIMEOUT = env.integer("MAIL_TIMEOUT", self.MAIL_TIMEOUT)
+        on_postgresql = (self.SQLALCHEMY_DATABASE_URI or "").startswith("postgres")
+        default_queue = self.JOB_QUEUE or ("database" if on_postgresql else "inline")
+        self.JOB_QUEUE = env.text("JOB_QUEUE", default_queue)
+        if self.JOB_QUEUE not in JOB_QUEUES:
+            raise ConfigError(
+                f"JOB_QUEUE={self.JOB_QUEUE!r} is not one of: {', '.join(JOB_QUEUES)}."
+            )
+        for name in ("JOB_WORKER_CONCURRENCY", "JOB_STALLED_SECONDS", "JOB_KEEP_HOURS"):
+            setattr(self, name, env.integer(name, getattr(self, name)))
+        for name in ("SCHEDULE_PRUNE_SESSIONS", "SCHEDULE_PRUNE_JOBS", "SCHEDULE_RECOVER_STALLED"):
+            schedule = env.text(name, getattr(self, name))
+            if not croniter.is_valid(schedule):
+                raise ConfigError(
+                    f"{name}={schedule!r} is not a cron schedule: five fields, minute to "
+                    "day of week (for example '17 3 * * *', daily at 03:17), and an "
+                    "optional sixth for seconds."
+                )
+            setattr(self, name, schedule)
+
     def _read_limits(self, env: Environment) -> None:
         self.RATELIMIT_STORAGE_URI = storage_uri(
             env.secret("RATELIMIT_STORAGE_URI"), env.secret("REDIS_PASSWORD")
@@ -313,7 +367,9 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-key"  # noqa: S105
     # Tests sign in far more often than a person; the rate-limit tests turn it on.
     RATELIMIT_ENABLED = False
-    MAIL_SEND_ASYNC = False  # tests read the outbox right after the request
+    # Tests read the outbox right after the request; the job tests turn the
+    # database queue on (tests/jobs).
+    JOB_QUEUE = "inline"
 
     def __init__(self, env: Environment) -> None:
         super().__init__(env)

@@ -1,19 +1,22 @@
-"""Outgoing email: rendered from templates, sent off the request thread.
+"""Outgoing email: rendered from templates in the request, sent by a job.
 
-Without ``MAIL_SERVER`` outside production the message is written to the log,
-so a developer can follow the confirmation link from the console.
+The link in a mail is built when it is asked for; the worker only sends
+it (bulletin/jobs/mail.py). Without ``MAIL_SERVER`` outside production the
+message is written to the log, so a developer can follow the confirmation
+link from the console.
 """
 
 from __future__ import annotations
 
 import logging
-from threading import Thread
+import uuid
 from typing import Any
 
-from flask import Flask, current_app, render_template
-from flask_mail import Message
+from flask import current_app, render_template
 
-from ..extensions import mail
+# The module, not its function: bulletin.jobs' scheduled work imports the
+# services that import this, so the name is looked up at call time.
+from .. import jobs
 from . import throttle
 
 log = logging.getLogger(__name__)
@@ -34,51 +37,24 @@ def external_url(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def send_email(to: str, subject: str, template: str, **context: object) -> Thread | None:
-    """Send ``template``.txt and .html to ``to``; returns the sending thread, if any.
+def send_email(to: str, subject: str, template: str, **context: object) -> None:
+    """Render ``template``.txt and .html for ``to`` now, and queue their sending.
 
-    At most MAIL_RECIPIENT_LIMIT mails go to one address, whoever asks for
-    them: past it a mail is dropped with a log line, and the page that asked
-    answers as usual, so a flood of reset requests from many addresses
-    reaches nobody's inbox and tells nobody anything.
+    The job commits with the caller's transaction (bulletin/jobs): the
+    caller commits. At most MAIL_RECIPIENT_LIMIT mails go to one address,
+    whoever asks for them: past it a mail is dropped with a log line, and
+    the page that asked answers as usual, so a flood of reset requests from
+    many addresses reaches nobody's inbox and tells nobody anything.
     """
-    # The real app, not the proxy: the sending thread has no app context.
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    limit = app.config["MAIL_RECIPIENT_LIMIT"]
-    if throttle.spend(limit, ("mail-to", throttle.typed(to))) is not None:
+    config = current_app.config
+    if throttle.spend(config["MAIL_RECIPIENT_LIMIT"], ("mail-to", throttle.typed(to))) is not None:
         log.warning("mail %r not sent: MAIL_RECIPIENT_LIMIT reached for its recipient", subject)
-        return None
-    message = Message(
-        app.config["MAIL_SUBJECT_PREFIX"] + subject,
-        recipients=[to],
+        return
+    jobs.enqueue(
+        "mail.deliver",
+        key=uuid.uuid4().hex,
+        to=to,
+        subject=config["MAIL_SUBJECT_PREFIX"] + subject,
         body=render_template(f"{template}.txt", **context),
         html=render_template(f"{template}.html", **context),
     )
-    if not app.config["MAIL_SEND_ASYNC"]:
-        _deliver(app, message)
-        return None
-    thread = Thread(target=_deliver, args=(app, message), daemon=True)
-    thread.start()
-    return thread
-
-
-def _deliver(app: Flask, message: Message) -> None:
-    with app.app_context():
-        if app.config["MAIL_SERVER"] or app.testing:
-            try:
-                mail.send(message)
-            except Exception:
-                log.exception("sending mail %r to %s failed", message.subject, message.recipients)
-        elif app.config["ENV_NAME"] == "production":
-            log.warning(
-                "MAIL_SERVER is not set: mail %r to %s not sent",
-                message.subject,
-                message.recipients,
-            )
-        else:
-            log.info(
-                "MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s",
-                ", ".join(map(str, message.recipients)),
-                message.subject,
-                message.body,
-            )

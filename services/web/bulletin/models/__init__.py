@@ -1,6 +1,7 @@
 """The data model; import models from here."""
 
 from .blog import Comment, Post
+from .mail import SentMail
 from .task import Task
 from .types import utcnow
 from .user import DEFAULT_ROLE, ROLE_PERMISSIONS, Follow, LoginSession, Permission, Role, User
@@ -14,6 +15,7 @@ __all__ = [
     "Permission",
     "Post",
     "Role",
+    "SentMail",
     "Task",
     "User",
     "utcnow",

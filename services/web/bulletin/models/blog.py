@@ -51,7 +51,13 @@ POSTGRESQL_SEARCH_SCHEMA = frozenset(
 def compared_with_models(
     _object: object, name: str | None, type_: str, reflected: bool, _compare_to: object
 ) -> bool:
-    """Alembic's include_object: everything but the search schema."""
+    """Alembic's include_object: everything but the search schema and the job queue's.
+
+    procrastinate's tables are made by its own SQL (migration c4e8a1f3b702),
+    not from models.
+    """
+    if reflected and type_ == "table" and (name or "").startswith("procrastinate_"):
+        return False
     return not (reflected and type_ in {"column", "index"} and name in POSTGRESQL_SEARCH_SCHEMA)
 
 

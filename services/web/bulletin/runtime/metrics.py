@@ -29,6 +29,10 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..jobs import job_queue, status
 
 REQUESTS = Counter(
     "bulletin_http_requests_total",
@@ -106,6 +110,47 @@ class BackupCollector(Collector):
         )
 
 
+class JobsCollector(Collector):
+    """The job queue's tables, read at each scrape (bulletin/jobs/status.py).
+
+    Counts come from the rows, not from counters in the workers: the
+    workers serve no /metrics, and the rows are the truth any replica sees.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            figures = status.figures()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return  # the database is away: /readyz and the request metrics say so
+        jobs = GaugeMetricFamily(
+            "bulletin_jobs",
+            "Jobs by task and status (todo, doing, succeeded, failed: dead); "
+            "finished ones are kept JOB_KEEP_HOURS.",
+            labels=["task", "status"],
+        )
+        for (task, state), count in sorted(figures.by_task_and_status.items()):
+            jobs.add_metric([task, state], count)
+        yield jobs
+        waiting = sum(n for (_, state), n in figures.by_task_and_status.items() if state == "todo")
+        yield GaugeMetricFamily(
+            "bulletin_job_queue_depth", "Jobs waiting to run, due or not.", value=waiting
+        )
+        yield GaugeMetricFamily(
+            "bulletin_job_oldest_waiting_seconds",
+            "How long the oldest due job has waited for a worker (0: none waits).",
+            value=figures.oldest_waiting_seconds,
+        )
+        dead = sum(
+            n for (_, state), n in figures.by_task_and_status.items() if state == status.DEAD
+        )
+        yield GaugeMetricFamily(
+            "bulletin_jobs_dead",
+            "Jobs that failed their last try: `flask jobs list --dead`.",
+            value=dead,
+        )
+
+
 def _registry() -> CollectorRegistry:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
@@ -128,6 +173,10 @@ def metrics() -> Response:
         backup = CollectorRegistry()
         backup.register(BackupCollector(status_file))
         output += generate_latest(backup)
+    if job_queue().procrastinate is not None:
+        jobs = CollectorRegistry()
+        jobs.register(JobsCollector())
+        output += generate_latest(jobs)
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -52,6 +52,7 @@ def send_password_reset(email: str) -> None:
         user=user,
         url=external_url("auth.password_reset", token=token),
     )
+    db.session.commit()
 
 
 def reset_password(token: str, new_password: str) -> bool:
@@ -88,6 +89,7 @@ def request_email_change(user: User, *, new_email: str, password: str) -> None:
             user=owner,
             login_url=external_url("auth.login"),
         )
+        db.session.commit()
         return
     # The current address is in the link: once it changes (this link used,
     # or another), the link no longer matches and stops working.
@@ -99,6 +101,7 @@ def request_email_change(user: User, *, new_email: str, password: str) -> None:
         user=user,
         url=external_url("auth.change_email", token=make_token("change-email", payload)),
     )
+    db.session.commit()
 
 
 def pending_email_change(user: User, token: str) -> str | None:
@@ -121,7 +124,6 @@ def change_email(user: User, token: str) -> bool:
     check_available(email=new_email, exclude=user)
     old_email, user.email = user.email, new_email
     end_all_sessions(user)
-    commit_or_conflict()
     send_email(
         old_email,
         "Your email address was changed",
@@ -130,4 +132,5 @@ def change_email(user: User, token: str) -> bool:
         new_email=new_email,
         reset_url=external_url("auth.password_reset_request"),
     )
+    commit_or_conflict()
     return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -28,13 +30,19 @@ def register_user(
     confirmed: bool = False,
     role_name: str = DEFAULT_ROLE,
 ) -> User:
-    """Create an account; unconfirmed accounts are sent a confirmation link."""
+    """Create an account; unconfirmed accounts are sent a confirmation link.
+
+    The link's mail is queued in the account's own transaction: both
+    commit, or neither does.
+    """
     email, username = valid_email(email), valid_username(username)
     check_available(email=email, username=username)
     role = db.session.scalar(select(Role).where(Role.name == role_name))
     if role is None:
         raise ServiceError(f"Role {role_name!r} is missing: run `flask db upgrade`.")
     user = User(
+        # Known before the insert: the confirmation link carries it.
+        public_id=uuid.uuid4(),
         email=email,
         username=username,
         password_hash=hash_password(password),
@@ -42,9 +50,9 @@ def register_user(
         role=role,
     )
     db.session.add(user)
-    commit_or_conflict()
     if not confirmed:
-        send_confirmation(user)
+        _queue_confirmation(user)
+    commit_or_conflict()
     return user
 
 
@@ -68,10 +76,17 @@ def sign_up(*, email: str, username: str, password: str) -> User | None:
         login_url=external_url("auth.login"),
         reset_url=external_url("auth.password_reset_request"),
     )
+    db.session.commit()
     return None
 
 
 def send_confirmation(user: User) -> None:
+    """Mail ``user`` a new confirmation link."""
+    _queue_confirmation(user)
+    db.session.commit()
+
+
+def _queue_confirmation(user: User) -> None:
     token = make_token("confirm", {"user": str(user.public_id), "email": user.email})
     send_email(
         user.email,

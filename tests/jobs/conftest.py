@@ -41,7 +41,15 @@ def empty_queue() -> None:
 @pytest.fixture
 def queue_app(database_url: str) -> Iterator[Flask]:
     """The app with the database queue: what it asks for waits for a worker."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url, "JOB_QUEUE": "database"})
+    app = create_app(
+        "testing",
+        # As the workers are told (Workers below).
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "JOB_QUEUE": "database",
+            "JOB_STALLED_SECONDS": 2,
+        },
+    )
     with app.app_context():
         empty_queue()
     yield app

@@ -25,8 +25,11 @@ from .queue import build_procrastinate
 
 log = logging.getLogger(__name__)
 
-# Where a worker writes its id once registered, for the health check.
-WORKER_ID_FILE = Path(os.environ.get("JOB_WORKER_ID_FILE", "/tmp/bulletin-worker-id"))  # noqa: S108  (the container's own tmpfs)
+
+
+def worker_id_file() -> Path:
+    """Where the worker writes its id once registered, for the health check."""
+    return Path(os.environ.get("JOB_WORKER_ID_FILE") or "/tmp/bulletin-worker-id")  # noqa: S108  (the container's own tmpfs)
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -73,16 +76,17 @@ async def _run(queue: procrastinate.App, *, concurrency: int, wait: bool, stalle
 async def _write_worker_id(worker: Worker) -> None:
     while worker.worker_id is None:
         await asyncio.sleep(0.2)
-    WORKER_ID_FILE.write_text(str(worker.worker_id))
+    worker_id_file().write_text(str(worker.worker_id))
     log.info("job worker %d started", worker.worker_id)
 
 
 def healthy(max_silence: float) -> str | None:
     """None when this container's worker beat within ``max_silence`` s; else why not."""
+    path = worker_id_file()
     try:
-        worker_id = int(WORKER_ID_FILE.read_text())
+        worker_id = int(path.read_text())
     except (OSError, ValueError):
-        return f"no worker has registered yet ({WORKER_ID_FILE} is missing)"
+        return f"no worker has registered yet ({path} is missing)"
     beat = db.session.execute(
         text(
             "SELECT extract(epoch FROM now() - last_heartbeat) FROM procrastinate_workers"

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
-.PHONY: help venv dev test lint audit secrets lint-workflows docs docs-check clean certs secret up down deploy backup backups restore \
+.PHONY: help venv dev test lint audit secrets lint-workflows docs docs-check clean certs secret up down deploy jobs backup backups restore \
   swarm-deploy swarm-update load bench
 
 ## list the targets, from the "## " line above each
@@ -130,6 +130,10 @@ down:
 ## update the running stack to this checkout with no failed request
 deploy:
 	COMPOSE="$(COMPOSE)" deploy/compose/compose-update
+
+## list the jobs waiting, running and dead in the compose stack's queue
+jobs:
+	$(COMPOSE) exec -T worker flask jobs list
 
 ## take a database backup now
 backup:

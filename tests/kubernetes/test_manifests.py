@@ -130,6 +130,30 @@ def test_web_pods_are_probed_locked_down_and_sized(rendered):
     assert set(secrets[0]["data"]) == {"secret-key", "database-url"}
 
 
+def test_the_worker_runs_the_same_image_locked_down_and_migrated_first(rendered):
+    variant, _, objects = rendered
+    (web,) = find(objects, "Deployment", "bulletin-web")
+    (worker,) = find(objects, "Deployment", "bulletin-worker")
+    pod = worker["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (web_container,) = web["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == web_container["image"]
+    assert container["args"] == ["flask", "jobs", "worker"]
+    assert container["livenessProbe"]["exec"]["command"] == ["flask", "jobs", "health"]
+    (migrate,) = pod["initContainers"]
+    assert migrate["command"][-3:] == ["prepare-database", "--wait", "120"]
+    for each in (container, migrate):
+        assert each["securityContext"]["readOnlyRootFilesystem"] is True
+        assert each["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        assert each["env"] == web_container["env"]  # the same secrets, the same database
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["terminationGracePeriodSeconds"] >= 60
+    assert worker["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert find(objects, "ConfigMap")[0]["data"]["JOB_QUEUE"] == "database"
+    if variant.endswith("cloudnative-pg"):
+        assert migrate["env"][1]["value"] == "/run/secrets/database/uri"
+
+
 def test_disruption_budget_autoscaler_and_the_ingress(rendered):
     variant, _, objects = rendered
     (budget,) = find(objects, "PodDisruptionBudget")
@@ -149,7 +173,7 @@ def test_disruption_budget_autoscaler_and_the_ingress(rendered):
     assert ingress["spec"]["tls"][0]["hosts"] == [host]
 
 
-def test_only_the_ingress_reaches_web_and_only_web_the_data(rendered):
+def test_only_the_ingress_reaches_web_and_only_web_and_the_worker_the_data(rendered):
     variant, _, objects = rendered
     policies = {p["metadata"]["name"]: p["spec"] for p in find(objects, "NetworkPolicy")}
     deny = policies["default-deny-ingress"]
@@ -163,6 +187,7 @@ def test_only_the_ingress_reaches_web_and_only_web_the_data(rendered):
     assert redis == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "bulletin-web"}}}]
     if variant.endswith("cloudnative-pg"):
         database = policies["database-from-web"]["ingress"][0]
-        assert database["from"] == redis
+        worker = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "bulletin-worker"}}}
+        assert database["from"] == [*redis, worker]
         assert database["ports"] == [{"port": 5432}]
         assert find(objects, "Cluster", "bulletin-db")

@@ -65,3 +65,28 @@ def test_the_mail_inbox_is_development_only_and_hardened():
     assert maildev["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in maildev["security_opt"]
     assert "ports" not in maildev  # reached through nginx's TLS only
+
+
+def test_the_worker_is_the_web_image_hardened_like_web_everywhere():
+    """One image, one migration lock: compose (both files) and Swarm run the
+    worker as web is run, with a health check of its own and time to finish."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yml").read_text())["services"]
+    for services in (compose, swarm):
+        web, worker = services["web"], services["worker"]
+        assert worker["image"] == web["image"]
+        assert worker["command"] == ["flask", "jobs", "worker"]
+        assert worker["read_only"] is True
+        assert worker["cap_drop"] == ["ALL"]
+        assert worker["healthcheck"]["test"] == ["CMD", "flask", "jobs", "health"]
+        assert worker["secrets"] == web["secrets"]
+        assert worker["environment"]["JOB_QUEUE"] == "database"
+        assert int(worker["stop_grace_period"].rstrip("s")) >= 60
+        assert "ports" not in worker
+        assert "front" not in worker["networks"]  # nothing facing the internet reaches it
+    assert "no-new-privileges:true" in compose["worker"]["security_opt"]
+    development = yaml.safe_load((ROOT / "docker-compose.override.yml").read_text())["services"]
+    assert development["worker"]["environment"] is development["web"]["environment"]
+    # make deploy and make swarm-update replace it with web.
+    assert "--no-deps worker" in (ROOT / "deploy/compose/compose-update").read_text()
+    assert "for service in web worker backup" in (ROOT / "deploy/swarm/swarm-deploy").read_text()

@@ -26,7 +26,6 @@ from .queue import build_procrastinate
 log = logging.getLogger(__name__)
 
 
-
 def worker_id_file() -> Path:
     """Where the worker writes its id once registered, for the health check."""
     return Path(os.environ.get("JOB_WORKER_ID_FILE") or "/tmp/bulletin-worker-id")  # noqa: S108  (the container's own tmpfs)

@@ -1,6 +1,7 @@
 """The HTTPS stack without Docker, on loopback: Debian's nginx rendered from
 nginx/templates/, in front of gunicorn started by the web entrypoint with
-services/web/gunicorn.conf.py, in front of a PostgreSQL database of its own.
+services/web/gunicorn.conf.py, in front of a PostgreSQL database of its own,
+and the job worker beside it.
 
 Used by tests/stack (as a fixture) and by the benchmark (python -m loadtests.benchmark).
 """
@@ -174,6 +175,7 @@ class LoopbackStack:
         self._write_nginx_config(nginx_workers)
         self._start_nginx()
         wait_for(self._app_healthy, 60, "gunicorn answering /healthz")
+        self._start_worker()  # once migrated: the schema holds the queue
 
     def _start_redis(self) -> None:
         redis = shutil.which("redis-server")
@@ -201,6 +203,24 @@ class LoopbackStack:
                         "gunicorn.conf.py",
                         "bulletin.wsgi:app",
                     ],
+                    env=self.flask_env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+    @property
+    def worker_log(self) -> Path:
+        return self.prefix / "worker.log"
+
+    def _start_worker(self) -> None:
+        """The job worker, as the worker container runs it: mail goes out through it."""
+        with open(self.worker_log, "w") as log:
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "flask", "jobs", "worker"],
+                    cwd=WEB,
                     env=self.flask_env(),
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -35,7 +35,8 @@ def last_mail_in(compose: Compose, address: str) -> str:
         found[:] = [m for m in mails if any(to["address"] == address for to in m["to"])]
         return bool(found)
 
-    wait_for(arrived, 15, f"a mail to {address} in MailDev ({inbox})")
+    # The worker sends it: give it the time a container takes to start.
+    wait_for(arrived, 60, f"a mail to {address} in MailDev ({inbox})")
     return found[-1]["text"]  # MailDev lists mails as they came; times tie within a second
 
 

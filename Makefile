@@ -200,6 +200,7 @@ STACK ?= compose
 ## the benchmark (STACK=compose or loopback): RESULTS.md, history.jsonl, ratios.svg; first the slowest Markdown post
 bench: venv
 	$(BIN)/python loadtests/markdown_bench
+	$(BIN)/python -m loadtests.mail_bench
 	$(BIN)/python -m loadtests.benchmark --stack $(STACK) $(BENCH_ARGS)
 
 ## remove the virtual environments and tool caches

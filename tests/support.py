@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+import uuid
 from base64 import b64encode
+from pathlib import Path
 
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
@@ -112,3 +117,63 @@ def insert_posts(author_id: int, count: int, *, body: str, age: str) -> None:
         {"author": author_id, "count": count},
     )
     db.session.execute(text("ANALYZE posts"))
+
+
+class SignUps:
+    """Accounts registered through the site's form, one after another on a
+    thread, until the block ends: each asks for a confirmation mail.
+
+    ``registered`` holds the addresses the site accepted (302), ``failures``
+    what it answered otherwise.
+    """
+
+    def __init__(self, base_url: str, ca_file: Path) -> None:
+        self.base_url = base_url
+        self.ca_file = ca_file
+        self.registered: list[str] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(self.ca_file)
+        url = self.base_url + "/auth/register"
+        while not self._stop.is_set():
+            name = "s" + uuid.uuid4().hex[:12]
+            email = f"{name}@example.com"
+            form = {"email": email, "username": name, "password": PASSWORD, "password2": PASSWORD}
+            try:
+                token = csrf_token_in(session.get(url, timeout=60).text)
+                answer = session.post(
+                    url,
+                    data={"csrf_token": token, **form},
+                    headers={"Referer": url},
+                    allow_redirects=False,
+                    timeout=60,
+                )
+            except (requests.RequestException, AssertionError) as error:
+                self.failures.append(f"{email}: {type(error).__name__}: {error}"[:200])
+                continue
+            if answer.status_code == 302:
+                self.registered.append(email)
+            else:
+                self.failures.append(f"{email}: {answer.status_code}")
+
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        """Block until ``count`` more accounts have been registered."""
+        target = len(self.registered) + count
+        deadline = time.monotonic() + timeout
+        while len(self.registered) < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.registered)} sign-ups, failures: {self.failures}")
+            time.sleep(0.1)
+
+    def __enter__(self) -> SignUps:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=90)

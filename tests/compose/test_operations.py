@@ -9,10 +9,12 @@ app there), with its own image names, backups in a small tmpfs of the host
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import requests
 from harness.compose import PRODUCTION, Compose, copy_checkout, started
 from harness.traffic import Traffic
 from harness.waiting import wait_for
+from tests.support import SignUps
 
 PROJECT = "bulletinops"
 FILES = (*PRODUCTION, "tests/compose/operations.yml")
@@ -74,6 +77,9 @@ def ops(compose_cli, tmp_path_factory, backup_dir) -> Iterator[Compose]:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "BACKUP_RETRY_DELAY": "1h",
+            "MAIL_SERVER": "maildev",
+            "MAIL_PORT": "1025",
+            "MAIL_USE_TLS": "false",
         },
         FILES,
         root=checkout,
@@ -189,6 +195,12 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
+def mail_recipients(project: Compose) -> Counter:
+    """How many mails MailDev holds for each address."""
+    listing = project.exec_in("maildev", "wget", "-qO-", "http://127.0.0.1:1080/email")
+    return Counter(to["address"] for mail in json.loads(listing) for to in mail["to"])
+
+
 def served_by(containers: list[str], marker: str) -> list[int]:
     """How many access lines carrying `marker` each container logged."""
     counts = []
@@ -245,6 +257,8 @@ class TestReplicas:
 
 class TestDeploy:
     def test_an_update_serves_the_new_code_with_no_failed_request(self, ops: Compose):
+        """Under load, and while people sign up: every confirmation mail they
+        asked for arrives once, though the worker is replaced too."""
         wsgi = ops.root / "services/web/bulletin/wsgi.py"
         original = wsgi.read_text()
         wsgi.write_text(
@@ -252,16 +266,25 @@ class TestDeploy:
             + "\n\n@app.after_request\ndef _release(response):\n"
             + "    response.headers['X-Release'] = 'next'\n    return response\n"
         )
+        worker_before = ops.containers("worker")
         try:
             traffic = Traffic(
                 base_url(ops), ca_file(ops), token=api_token(ops), watch_header="X-Release"
             )
-            with traffic:
+            with traffic, SignUps(base_url(ops), ca_file(ops)) as sign_ups:
                 traffic.wait_for_answers(30)
+                sign_ups.wait_for(3)
                 deployed = deploy(ops)
                 assert deployed.returncode == 0, deployed.stdout + deployed.stderr
                 traffic.wait_for_answers(30)
+                sign_ups.wait_for(3)
             assert traffic.failures == [], (traffic.answers, traffic.failures[:20])
+            assert sign_ups.failures == [], sign_ups.failures[:10]
+            assert ops.containers("worker") != worker_before  # replaced by the update
+            asked = set(sign_ups.registered)
+            wait_for(lambda: asked <= set(mail_recipients(ops)), 120, "every confirmation mail")
+            received = mail_recipients(ops)
+            assert {address: received[address] for address in asked} == dict.fromkeys(asked, 1)
             assert traffic.headers_seen["-"], traffic.headers_seen
             assert traffic.headers_seen["next"], traffic.headers_seen
             assert get(ops, "/").headers.get("X-Release") == "next"
@@ -304,6 +327,7 @@ class TestMetrics:
         assert len(pids) >= WORKERS, f"the workers' metric files: {files}"
         assert metric(after, "bulletin_db_pool_connections_open") >= 1
         assert "bulletin_backup_last_success_age_seconds" in after
+        assert "bulletin_job_queue_depth" in after  # the worker's queue, read from the database
 
     def test_metrics_are_not_served_through_nginx(self, ops: Compose):
         for path in ("/metrics", "/%6detrics", "//metrics", "/metrics?x=1"):

@@ -10,6 +10,7 @@ already in one, rather than touch a swarm they did not make).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -27,13 +28,14 @@ import requests
 from harness.compose import docker_missing
 from harness.traffic import Traffic
 from harness.waiting import free_port, wait_for
-from tests.support import csrf_token_in
+from tests.support import SignUps, csrf_token_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy/swarm/swarm-deploy"
 STACK = "bulletinswarm"
 PASSWORD = "a-swarm-password"
 ADMIN = "admin@example.com"
+MAILDEV = f"{STACK}_maildev"
 
 
 def docker(*args: str, check: bool = True, input: str | None = None) -> str:
@@ -91,6 +93,13 @@ class SwarmStack:
 
         wait_for(settled, 180, f"{replicas} healthy web tasks")
 
+    def mail_recipients(self) -> Counter:
+        """How many mails the MailDev service holds for each address."""
+        listing = docker(
+            "exec", self.containers("maildev")[0], "wget", "-qO-", "http://127.0.0.1:1080/email"
+        )
+        return Counter(to["address"] for mail in json.loads(listing) for to in mail["to"])
+
     def release(self) -> str:
         return self.session().get(self.https_url + "/healthz", timeout=10).json()["release"]
 
@@ -146,6 +155,10 @@ def swarm(swarm_engine, tmp_path_factory) -> SwarmStack:
         "NGINX_SIGN_IN_RATE": "1000r/s",
         "NGINX_SIGN_IN_BURST": "1000",
         "HSTS_MAX_AGE": "300",
+        # The stack's mail goes to a MailDev service beside it (started below).
+        "MAIL_SERVER": MAILDEV,
+        "MAIL_PORT": "1025",
+        "MAIL_USE_TLS": "false",
     }
     if "DOCKER_HOST" in os.environ:
         env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
@@ -159,6 +172,14 @@ def swarm(swarm_engine, tmp_path_factory) -> SwarmStack:
         120,
         f"nginx answering on port {env['HTTPS_PORT']}",
     )
+    # Labelled as the stack's, so the stack's removal takes it too.
+    docker(
+        "service", "create", "--detach", "--name", MAILDEV, "--network", f"{STACK}_back",
+        "--label", f"com.docker.stack.namespace={STACK}",
+        "--container-label", f"com.docker.stack.namespace={STACK}",
+        "--read-only", "--mount", "type=tmpfs,destination=/tmp", "maildev/maildev:2.2.1",
+    )  # fmt: skip
+    wait_for(lambda: bool(stack.containers("maildev")), 120, "MailDev running")
     # The images deployed, so later updates can derive from them.
     stack.env["WEB_IMAGE"] = stack.image("web")
     stack.env["BACKUP_IMAGE"] = stack.image("backup")
@@ -265,14 +286,18 @@ class TestSwarm:
         assert traffic.failures == [], (traffic.answers, traffic.failures[:20])
 
     def test_a_rolling_update_under_load_fails_no_request(self, swarm: SwarmStack):
+        """Web and the worker roll onto a new image while people sign up: no
+        request fails, and every confirmation mail arrives once."""
         swarm.scale(2)
         release = f"next-{uuid.uuid4().hex[:6]}"
         image = derived_image(swarm.env["WEB_IMAGE"], f"ENV BULLETIN_RELEASE={release}")
         before = swarm.release()
         seen: Counter = Counter()  # releases /healthz named while the update ran
         outcome: dict[str, subprocess.CompletedProcess] = {}
-        with Traffic(swarm.https_url, swarm.ca_file, token=api_token(swarm)) as traffic:
+        traffic = Traffic(swarm.https_url, swarm.ca_file, token=api_token(swarm))
+        with traffic, SignUps(swarm.https_url, swarm.ca_file) as sign_ups:
             traffic.wait_for_answers(30)
+            sign_ups.wait_for(3)
             update = threading.Thread(
                 target=lambda: outcome.update(result=swarm.script("update", WEB_IMAGE=image))
             )
@@ -281,9 +306,16 @@ class TestSwarm:
                 seen[swarm.release()] += 1
                 time.sleep(0.2)
             traffic.wait_for_answers(30)
+            sign_ups.wait_for(3)
         result = outcome["result"]
         assert result.returncode == 0, result.stderr[-3000:]
         assert traffic.failures == [], (traffic.answers, traffic.failures[:20])
+        assert sign_ups.failures == [], sign_ups.failures[:10]
+        assert swarm.image("worker") == image
+        asked = set(sign_ups.registered)
+        wait_for(lambda: asked <= set(swarm.mail_recipients()), 120, "every confirmation mail")
+        received = swarm.mail_recipients()
+        assert {address: received[address] for address in asked} == dict.fromkeys(asked, 1)
         assert seen[before], seen
         assert seen[release], seen  # old and new answered side by side
         assert swarm.image("web") == image

@@ -107,3 +107,11 @@ class ChangeEmailForm(Form):
     email = email_field("New email")
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField("Change email")
+
+
+class DeleteAccountForm(Form):
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    understood = BooleanField(
+        "I understand that this cannot be undone", validators=[DataRequired()]
+    )
+    submit = SubmitField("Delete my account")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Response,
+    abort,
     after_this_request,
     current_app,
     flash,
@@ -27,6 +28,7 @@ from . import bp
 from .forms import (
     ChangeEmailForm,
     ChangePasswordForm,
+    DeleteAccountForm,
     LoginForm,
     PasswordResetForm,
     PasswordResetRequestForm,
@@ -275,3 +277,51 @@ def change_email(token: str):
         flash("Your email address has been updated.", "success")
         return redirect(url_for("main.index"))
     return render_template("auth/change_email.html", form=form, new_email=new_email)
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@login_required
+def export_data():
+    """Ask for a zip of everything you wrote; a job builds it and mails its link."""
+    form = Form()
+    if form.validate_on_submit():
+        _spend_mail_allowance()
+        accounts.request_export(current_user, requested_by=current_user)
+        flash("Your data is being gathered: a download link is on its way to your email.", "info")
+        return redirect(url_for("main.index"))
+    return render_template("auth/export.html", form=form, download=False)
+
+
+@bp.route("/export/<token>", methods=["GET", "POST"])
+@login_required
+def download_export(token: str):
+    """The export, once, to whoever asked for it (a POST: a mail scanner's GET
+    of the link does not use it up)."""
+    if accounts.pending_export(current_user, token) is None:
+        abort(404, description="This export link is used, expired or not yours. Ask for a new one.")
+    form = Form()
+    if form.validate_on_submit():
+        taken = accounts.take_export(current_user, token)
+        if taken is None:
+            abort(404, description="This export link was used already. Ask for a new one.")
+        name, content = taken
+        return Response(
+            content,
+            mimetype="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return render_template("auth/export.html", form=form, download=True)
+
+
+@bp.route("/delete-account", methods=["GET", "POST"])
+@login_required
+@password_check_limit
+def delete_account():
+    """Delete your own account, after your password."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        accounts.delete_account(current_user, password=form.password.data)
+        logout_user()
+        flash("Your account is deleted, and your data is being removed.", "info")
+        return redirect(url_for("main.index"))
+    return render_template("auth/delete_account.html", form=form)

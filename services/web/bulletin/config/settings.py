@@ -91,6 +91,8 @@ class Config:
     RESET_TOKEN_MAX_AGE = 3600
     # A change of address is a change of credentials: as short as a reset.
     CHANGE_EMAIL_TOKEN_MAX_AGE = 3600
+    # A data export's link works once, for this long (then the zip is pruned).
+    EXPORT_LINK_MAX_AGE = 24 * 3600
     PREFERRED_URL_SCHEME = "http"
     # The public host in emailed links: SERVER_NAME, with HTTPS_PORT when the
     # stack publishes https elsewhere than 443. Never the request's Host
@@ -243,6 +245,7 @@ class Config:
         self.CHANGE_EMAIL_TOKEN_MAX_AGE = env.integer(
             "CHANGE_EMAIL_TOKEN_MAX_AGE", self.CHANGE_EMAIL_TOKEN_MAX_AGE
         )
+        self.EXPORT_LINK_MAX_AGE = env.integer("EXPORT_LINK_MAX_AGE", self.EXPORT_LINK_MAX_AGE)
         self.ARGON2_MEMORY_KIB = env.integer("ARGON2_MEMORY_KIB", self.ARGON2_MEMORY_KIB)
         self.ARGON2_TIME_COST = env.integer("ARGON2_TIME_COST", self.ARGON2_TIME_COST)
         self.ARGON2_PARALLELISM = env.integer("ARGON2_PARALLELISM", self.ARGON2_PARALLELISM)

@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from ..config import ConfigError
 from ..extensions import db
-from . import mail, schedule
+from . import accounts, mail, schedule
 
 # Every kind of job, by the name stored with it. A rename strands the jobs
 # already queued under the old name: keep the old one until they are done.
 TASKS: dict[str, Callable[..., Any]] = {
     "mail.deliver": mail.deliver,
+    "accounts.build_export": accounts.build_export,
+    "accounts.erase": accounts.erase,
     "schedule.prune_sessions": schedule.prune_sessions,
     "schedule.prune_jobs": schedule.prune_jobs,
     "schedule.recover_stalled": schedule.recover_stalled,

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import delete
 
 from ..extensions import db
-from ..models import SentMail, utcnow
+from ..models import DataExport, SentMail, utcnow
 from ..services import accounts
 from . import status
 
@@ -25,13 +25,23 @@ def prune_sessions(timestamp: int) -> None:
 
 
 def prune_jobs(timestamp: int) -> None:
-    """Forget finished jobs, and the keys of mail sent, after JOB_KEEP_HOURS."""
+    """What jobs leave behind: finished jobs and the keys of mail sent, after
+    JOB_KEEP_HOURS, and data exports past their link's lifetime."""
     hours = current_app.config["JOB_KEEP_HOURS"]
     jobs = status.delete_finished_jobs(older_than_hours=hours)
     cutoff = utcnow() - timedelta(hours=hours)
     keys = db.session.execute(delete(SentMail).where(SentMail.sent_at < cutoff)).rowcount  # type: ignore[attr-defined]
+    exports = db.session.execute(
+        delete(DataExport).where(DataExport.expires_at < utcnow())
+    ).rowcount  # type: ignore[attr-defined]
     db.session.commit()
-    log.info("pruned %d finished jobs and %d sent-mail keys older than %d h", jobs, keys, hours)
+    log.info(
+        "pruned %d finished jobs, %d sent-mail keys (older than %d h), %d expired exports",
+        jobs,
+        keys,
+        hours,
+        exports,
+    )
 
 
 def recover_stalled(timestamp: int) -> None:

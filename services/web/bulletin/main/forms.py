@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..auth.forms import email_field, username_field
+from ..core.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from ..models.blog import COMMENT_MAX, POST_MAX
 from ..web.forms import Form
 
@@ -34,3 +42,12 @@ class EditProfileAdminForm(EditProfileForm):
     username = username_field()
     confirmed = BooleanField("Confirmed")
     role = SelectField("Role", coerce=int)
+
+
+class AdminDeleteAccountForm(Form):
+    """An administrator deletes someone's account: their own password, again."""
+
+    password = PasswordField(
+        "Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+    )
+    submit = SubmitField("Delete this account")

@@ -27,7 +27,13 @@ from ..web.next_url import safe_next_path
 from ..web.page_cache import for_visitors
 from ..web.permissions import admin_required, permission_required
 from . import bp
-from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
+from .forms import (
+    AdminDeleteAccountForm,
+    CommentForm,
+    EditProfileAdminForm,
+    EditProfileForm,
+    PostForm,
+)
 
 FEED_COOKIE = "show_followed"
 FEED_COOKIE_AGE = 30 * 24 * 3600
@@ -163,9 +169,7 @@ def edit_profile():
 @admin_required
 def edit_profile_admin(public_id: uuid.UUID):
     """Let an administrator edit any account."""
-    profile = db.one_or_404(
-        select(User).where(User.public_id == public_id), description="There is no such user."
-    )
+    profile = _profile_or_404(public_id)
     form = EditProfileAdminForm(obj=profile)
     form.role.choices = [
         (role.id, role.name) for role in db.session.scalars(select(Role).order_by(Role.name))
@@ -185,7 +189,48 @@ def edit_profile_admin(public_id: uuid.UUID):
         )
         flash("The profile has been updated.", "success")
         return redirect(url_for("main.user", username=profile.username))
-    return render_template("main/edit_profile.html", form=form, user=profile)
+    return render_template(
+        "main/edit_profile.html",
+        form=form,
+        user=profile,
+        export_form=Form(),
+        delete_form=AdminDeleteAccountForm(),
+    )
+
+
+def _profile_or_404(public_id: uuid.UUID) -> User:
+    return db.one_or_404(
+        select(User).where(User.public_id == public_id), description="There is no such user."
+    )
+
+
+@bp.post("/edit-profile/<uuid:public_id>/export")
+@admin_required
+def export_account_admin(public_id: uuid.UUID):
+    """Export any account's data; the link is mailed to the administrator who asked."""
+    profile = _profile_or_404(public_id)
+    if Form().validate_on_submit():
+        accounts.request_export(profile, requested_by=current_user)
+        flash(f"The export of {profile.username} is on its way to your email.", "info")
+    return redirect(url_for("main.edit_profile_admin", public_id=public_id))
+
+
+@bp.post("/edit-profile/<uuid:public_id>/delete")
+@admin_required
+def delete_account_admin(public_id: uuid.UUID):
+    """Delete any account, after the administrator's own password."""
+    profile = _profile_or_404(public_id)
+    form = AdminDeleteAccountForm()
+    if not form.validate_on_submit():
+        flash("Enter your password to delete the account.", "danger")
+        return redirect(url_for("main.edit_profile_admin", public_id=public_id))
+    if profile.id == current_user.id:
+        flash("Delete your own account from your menu, with your password.", "danger")
+        return redirect(url_for("main.edit_profile_admin", public_id=public_id))
+    username = profile.username
+    accounts.delete_account(profile, password=form.password.data, checked_by=current_user)
+    flash(f"The account {username} is deleted, and its data is being removed.", "info")
+    return redirect(url_for("main.index"))
 
 
 @bp.route("/post/<id:post_id>", methods=["GET", "POST"])

@@ -1,6 +1,7 @@
 """The data model; import models from here."""
 
 from .blog import Comment, Post
+from .exports import DataExport
 from .mail import SentMail
 from .task import Task
 from .types import utcnow
@@ -10,6 +11,7 @@ __all__ = [
     "DEFAULT_ROLE",
     "ROLE_PERMISSIONS",
     "Comment",
+    "DataExport",
     "Follow",
     "LoginSession",
     "Permission",

@@ -124,6 +124,30 @@ def run_sslyze(stack: Stack) -> subprocess.CompletedProcess:
 class HttpsStackChecks:
     """What issue 4 asks of the stack; ``stack`` comes from the suite's conftest."""
 
+    def test_a_newcomer_confirms_from_the_mail_in_a_real_browser(self, stack: Stack, start_browser):
+        """Chromium trusting the local CA registers through nginx; the worker
+        sends the mail (MailDev's inbox in the compose stack), the browser
+        follows its link and the account is confirmed."""
+        from selenium.webdriver.common.by import By
+
+        browser = start_browser(trusted_ca=stack.ca_file)
+        name = "b" + uuid.uuid4().hex[:12]
+        email = f"{name}@example.com"
+        browser.get(stack.https_url + "/auth/register")
+        for field, value in (
+            ("email", email), ("username", name), ("password", PASSWORD), ("password2", PASSWORD)
+        ):  # fmt: skip
+            browser.find_element(By.NAME, field).send_keys(value)
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        wait_for(lambda: "/auth/register" not in browser.current_url, 30, "the registration")
+        link = re.search(r"https?://\S+/auth/confirm/\S+", stack.last_mail_to(email))
+        assert link, "no confirmation link in the mail"
+        browser.get(link.group(0))  # asks to sign in first, then confirms
+        browser.find_element(By.NAME, "email").send_keys(email)
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        wait_for(lambda: "Your account is confirmed" in browser.page_source, 30, "the confirmation")
+
     def test_http_redirects_to_https_with_host_path_and_query(self, stack: Stack):
         response = requests.get(
             stack.http_url + "/auth/login?next=%2Fuser%2Fx&a=1", allow_redirects=False, timeout=10

@@ -15,7 +15,11 @@ import requests
 
 from harness.compose import Compose, compose_command, docker_missing, started
 from harness.waiting import wait_for
+from tests.browser.chromium import start_browser
 from tests.https_checks import Stack
+
+# Chromium for the shared browser check (tests/https_checks.py).
+__all__ = ["start_browser"]
 
 PROJECT = "bulletintest"
 

@@ -71,6 +71,7 @@ class Inbox:
         self.refused = 0
         self.refusing = False
         self.hold_next = False
+        self.delay_next = 0.0  # seconds before answering the next message, then 250
         self.holding = threading.Event()
         self.release = threading.Event()
 
@@ -78,7 +79,11 @@ class Inbox:
         if self.refusing:
             self.refused += 1
             return "451 4.3.0 Try again later"
-        if self.hold_next:
+        if self.delay_next:
+            delay, self.delay_next = self.delay_next, 0.0
+            self.holding.set()
+            await asyncio.sleep(delay)
+        elif self.hold_next:
             self.hold_next = False
             self.holding.set()
             while not self.release.is_set():

@@ -53,6 +53,18 @@ def test_a_worker_killed_while_sending_leaves_the_mail_to_another_once(queue_app
     assert [recipient for _, recipient in inbox.accepted] == ["kate@example.com"]
 
 
+def test_a_worker_told_to_stop_finishes_the_mail_in_hand(queue_app, smtp, workers):
+    inbox, _ = smtp
+    inbox.delay_next = 3.0  # the server takes its time with this one
+    worker = workers.start()
+    register(queue_app, "nina")
+    assert inbox.holding.wait(timeout=60), workers.log(0)
+    worker.send_signal(signal.SIGTERM)  # what docker stop and a rolling update send
+    assert worker.wait(timeout=30) == 0, workers.log(0)
+    assert [recipient for _, recipient in inbox.accepted] == ["nina@example.com"]
+    assert job_statuses(queue_app, "mail.deliver") == ["succeeded"]
+
+
 def test_a_registration_that_rolls_back_leaves_no_mail_job(queue_app):
     register(queue_app, "lena")
     assert job_statuses(queue_app, "mail.deliver") == ["todo"]

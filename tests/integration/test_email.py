@@ -15,6 +15,7 @@ from bulletin.core.mail import send_email
 from bulletin.extensions import db, mail
 from bulletin.jobs.mail import deliver
 from bulletin.models import SentMail
+from harness.waiting import free_port
 
 
 def _ask(app, *, commit=True):
@@ -88,3 +89,22 @@ def test_production_without_mail_server_logs_no_body(app_without_mail_server, ca
     _ask(app)
     assert "not sent" in caplog.text
     assert "/auth/confirm/abc" not in caplog.text
+
+
+def test_an_inline_mail_that_fails_is_logged_and_the_change_stands(caplog):
+    """No worker on SQLite: a refused SMTP connection is logged, not raised into the request."""
+    app = create_app(
+        "development",
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": free_port(),
+        },
+    )
+    with app.app_context():
+        db.create_all()
+    caplog.set_level(logging.ERROR, logger="bulletin.jobs.queue")
+    _ask(app)  # nothing listens on that port
+    assert "inline job mail.deliver failed" in caplog.text
+    with app.app_context():
+        assert db.session.scalars(db.select(SentMail)).all() == []

@@ -11,6 +11,7 @@ the process itself: jobs wait in the session and run after its commit.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session
 from ..config import ConfigError
 from ..extensions import db
 from . import accounts, mail, schedule
+
+log = logging.getLogger(__name__)
 
 # Every kind of job, by the name stored with it. A rename strands the jobs
 # already queued under the old name: keep the old one until they are done.
@@ -106,11 +109,16 @@ def build_procrastinate(app: Flask, connector: Any) -> procrastinate.App:
     """procrastinate's app with every task bound to ``app``, and the schedules from its settings."""
     queue = procrastinate.App(connector=connector)
     config = app.config
+    # A mail waits out an SMTP outage; a person's export or deletion rides
+    # out a database blip; the periodic jobs simply run at their next tick.
+    person = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
     retries = {
         "mail.deliver": procrastinate.RetryStrategy(
             max_attempts=config["MAIL_MAX_ATTEMPTS"],
             exponential_wait=config["MAIL_RETRY_BACKOFF"],
-        )
+        ),
+        "accounts.build_export": person,
+        "accounts.erase": person,
     }
     for name, run in TASKS.items():
         task = queue.task(name=name, retry=retries.get(name, False))(in_app_context(app, run))
@@ -142,8 +150,13 @@ def _run_inline_jobs(session: Session) -> None:
         return
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     for task, arguments in pending:
-        # A fresh app context: a session of its own, free to commit.
-        in_app_context(app, TASKS[task])(**arguments)
+        # A fresh app context: a session of its own, free to commit. The
+        # change that asked has committed: a failure here is logged, not
+        # raised into the request, and nothing retries it (no worker).
+        try:
+            in_app_context(app, TASKS[task])(**arguments)
+        except Exception:
+            log.exception("inline job %s failed; inline jobs are not retried", task)
 
 
 def _drop_inline_jobs(session: Session) -> None:

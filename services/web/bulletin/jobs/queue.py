@@ -11,6 +11,7 @@ the process itself: jobs wait in the session and run after its commit.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ SCHEDULES = {
 }
 
 
+# Where the session keeps the jobs an inline transaction asked for.
+PENDING = "bulletin.jobs.pending"
+
+
 @dataclass
 class JobQueue:
     """What ``init_jobs`` binds to an app: the mode, and procrastinate's app when it has one."""
@@ -53,19 +58,17 @@ class JobQueue:
     mode: str
     procrastinate: procrastinate.App | None = None
 
-    def enqueue(self, task: str, arguments: Mapping[str, Any], **options: Any) -> None:
+    def enqueue(self, task: str, arguments: Mapping[str, Any]) -> None:
         if task not in TASKS:
             raise KeyError(f"no job kind named {task!r}; known: {', '.join(TASKS)}")
         if self.procrastinate is None:
-            db.session.info.setdefault(PENDING, []).append((task, dict(arguments)))
+            # Through JSON, as PostgreSQL stores them: what would not survive
+            # the database queue fails here too, on SQLite.
+            stored = json.loads(json.dumps(arguments))
+            db.session.info.setdefault(PENDING, []).append((task, stored))
             return
-        deferrer = self.procrastinate.configure_task(
-            task, connection=db.session.connection(), **options
-        )
+        deferrer = self.procrastinate.configure_task(task, connection=db.session.connection())
         deferrer.defer(**arguments)
-
-
-PENDING = "bulletin.jobs.pending"
 
 
 def job_queue(app: Flask | None = None) -> JobQueue:

@@ -75,6 +75,16 @@ def create_admin(email: str, username: str, password_stdin: bool) -> None:
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Administrator {user.username} <{user.email}> created.")
+    if current_app.config["STAFF_SECOND_FACTOR"]:
+        click.echo(
+            "STAFF_SECOND_FACTOR is on: at the first sign-in this account can only set up a "
+            "second factor (an authenticator app or a passkey, under Security), nothing else."
+        )
+    else:
+        click.echo(
+            "Give it a second factor: sign in, then Security in your menu. STAFF_SECOND_FACTOR=1 "
+            "makes one mandatory for every administrator and moderator."
+        )
 
 
 def _sentence(rng: random.Random) -> str:

@@ -13,6 +13,9 @@ from .auth import REALM, api_user, token_required
 from .blueprint import bp
 from .schemas import TokenPublic
 
+# Where a token request carries its second factor's code.
+SECOND_FACTOR_HEADER = "X-Second-Factor"
+
 
 def _auth_rate_limit() -> str:
     return current_app.config["AUTH_RATE_LIMIT"]
@@ -46,8 +49,33 @@ def create_token():
             403,
             "Confirm your account first: follow the link in the email we sent when you registered.",
         )
+    _check_second_factor(user)
     token, expires_in = issue_token(user)
     return {"token": token, "expires_in": expires_in}
+
+
+def _check_second_factor(user) -> None:
+    """A password alone mints no token for an account with a second factor:
+    its code comes in SECOND_FACTOR_HEADER (a passkey cannot be sent by a
+    script; such accounts add an authenticator for the API)."""
+    if accounts.must_set_up_second_factor(user):
+        raise api_error(
+            403,
+            "Staff accounts need a second factor here: sign in on the site and set one up "
+            "(your menu, Security).",
+        )
+    if not accounts.has_second_factor(user):
+        return
+    code = request.headers.get(SECOND_FACTOR_HEADER, "")
+    if not code:
+        raise api_error(
+            401,
+            f"This account has a second factor: send a code from your authenticator app, or "
+            f"a recovery code, in the {SECOND_FACTOR_HEADER} header.",
+            details={"second_factor": "required"},
+        )
+    if accounts.check_code(user, code) is None:
+        raise api_error(401, f"The code in {SECOND_FACTOR_HEADER} is wrong or was used already.")
 
 
 @bp.delete("/tokens")

@@ -7,7 +7,7 @@ from ..services import accounts
 
 bp = Blueprint("auth", __name__)
 
-from . import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from . import routes  # noqa: E402,F401  (routes, and second_factor through it, attach to bp)
 
 
 def init_login(app: Flask) -> None:

@@ -115,3 +115,23 @@ class DeleteAccountForm(Form):
         "I understand that this cannot be undone", validators=[DataRequired()]
     )
     submit = SubmitField("Delete my account")
+
+
+class CodeForm(Form):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True},
+    )
+    submit = SubmitField("Continue")
+
+
+class TotpSetupForm(Form):
+    code = StringField(
+        "The 6-digit code your app shows now",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField("Turn on")

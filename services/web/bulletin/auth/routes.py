@@ -5,22 +5,19 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    after_this_request,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from ..core import throttle
 from ..extensions import limiter
-from ..models import User
 from ..services import accounts
 from ..web.forms import Form
 from ..web.next_url import safe_next_path
@@ -34,6 +31,8 @@ from .forms import (
     PasswordResetRequestForm,
     RegistrationForm,
 )
+from .second_factor import begin_second_step, keep_staff_to_setup, requires_fresh_factor
+from .sign_in import DEVICE_COOKIE, sign_in
 
 # Pages an unconfirmed user may still reach.
 UNCONFIRMED_ENDPOINTS = {
@@ -60,7 +59,6 @@ def _user_at_address() -> str:
 password_check_limit = limiter.limit(
     lambda: current_app.config["AUTH_RATE_LIMIT"], key_func=_user_at_address, methods=["POST"]
 )
-DEVICE_COOKIE = "bulletin_device"
 
 
 @bp.before_app_request
@@ -71,37 +69,14 @@ def check_signed_in_user():
     accounts.touch_last_seen(current_user)
     if not current_user.confirmed and request.endpoint not in UNCONFIRMED_ENDPOINTS:
         return redirect(url_for("auth.unconfirmed"))
-    return None
-
-
-def _sign_in(user: User, *, remember: bool) -> None:
-    # A fresh session: nothing from before sign-in carries over.
-    session.clear()
-    accounts.start_login_session(user, remember=remember)
-    login_user(user, remember=remember)
-    token = accounts.device_token(user)
-
-    # This browser now counts as the owner's: the per-account limit on failed
-    # sign-ins does not apply to it (see accounts.authenticate).
-    @after_this_request
-    def set_device_cookie(response: Response) -> Response:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            token,
-            max_age=accounts.DEVICE_COOKIE_MAX_AGE,
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-            httponly=True,
-            samesite="Lax",
-            path="/auth/",
-        )
-        return response
+    return keep_staff_to_setup()
 
 
 def _sign_in_again() -> None:
     """After every session of the user was ended (a new password or address):
     keep this browser signed in, with a remember cookie if it had one."""
     cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    _sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
+    sign_in(current_user._get_current_object(), remember=cookie_name in request.cookies)
 
 
 def _spend_mail_allowance() -> None:
@@ -132,8 +107,11 @@ def login():
             device=request.cookies.get(DEVICE_COOKIE),
         )
         if user is not None:
-            _sign_in(user, remember=form.remember_me.data)
-            return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
+            next_path = safe_next_path(request.args.get("next"))
+            if accounts.has_second_factor(user):
+                return begin_second_step(user, remember=form.remember_me.data, next_path=next_path)
+            sign_in(user, remember=form.remember_me.data)
+            return redirect(next_path or url_for("main.index"))
         flash("Invalid email or password.", "danger")
     return render_template("auth/login.html", form=form)
 
@@ -247,6 +225,7 @@ def password_reset(token: str):
 
 @bp.route("/change-email", methods=["GET", "POST"])
 @login_required
+@requires_fresh_factor
 @password_check_limit
 def change_email_request():
     """Mail a confirmation link to the new address."""

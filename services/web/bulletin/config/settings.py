@@ -100,6 +100,11 @@ class Config:
     # `flask run` (make dev) listens on port 5000.
     PUBLIC_HOST: str | None = "localhost:5000"
 
+    # A second factor (authenticator app or passkey) required of moderators and
+    # administrators: one without may sign in only to set one up, and gets no
+    # API token.
+    STAFF_SECOND_FACTOR = False
+
     # argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
     ARGON2_MEMORY_KIB = 19 * 1024
     ARGON2_TIME_COST = 2
@@ -251,6 +256,7 @@ class Config:
         self.ARGON2_PARALLELISM = env.integer("ARGON2_PARALLELISM", self.ARGON2_PARALLELISM)
         self.HSTS_MAX_AGE = env.integer("HSTS_MAX_AGE", self.HSTS_MAX_AGE)
         self.SESSION_COOKIE_SECURE = env.flag("SECURE_COOKIES", self.SESSION_COOKIE_SECURE)
+        self.STAFF_SECOND_FACTOR = env.flag("STAFF_SECOND_FACTOR", self.STAFF_SECOND_FACTOR)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
 
     def _read_hosts(self, env: Environment) -> None:

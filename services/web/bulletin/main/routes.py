@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..auth.second_factor import requires_fresh_factor
 from ..core.pagination import Listing, Page, paginate
 from ..extensions import db, moment, search_limit
 from ..models import Comment, Permission, Post, Role, User
@@ -212,6 +213,18 @@ def export_account_admin(public_id: uuid.UUID):
     if Form().validate_on_submit():
         accounts.request_export(profile, requested_by=current_user)
         flash(f"The export of {profile.username} is on its way to your email.", "info")
+    return redirect(url_for("main.edit_profile_admin", public_id=public_id))
+
+
+@bp.post("/edit-profile/<uuid:public_id>/second-factors/reset")
+@admin_required
+@requires_fresh_factor
+def reset_second_factors_admin(public_id: uuid.UUID):
+    """For someone who lost every factor: remove them all (logged, for the audit)."""
+    profile = _profile_or_404(public_id)
+    if Form().validate_on_submit():
+        accounts.reset_second_factors(profile, by=current_user)
+        flash(f"Every second factor of {profile.username} is removed.", "info")
     return redirect(url_for("main.edit_profile_admin", public_id=public_id))
 
 

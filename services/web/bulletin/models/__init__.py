@@ -2,6 +2,7 @@
 
 from .blog import Comment, Post
 from .exports import DataExport
+from .factors import Passkey, RecoveryCode, TotpFactor
 from .mail import SentMail
 from .task import Task
 from .types import utcnow
@@ -14,11 +15,14 @@ __all__ = [
     "DataExport",
     "Follow",
     "LoginSession",
+    "Passkey",
     "Permission",
     "Post",
+    "RecoveryCode",
     "Role",
     "SentMail",
     "Task",
+    "TotpFactor",
     "User",
     "utcnow",
 ]

@@ -23,7 +23,19 @@ from ...core.mail import external_url, send_email
 from ...core.passwords import verify_password
 from ...core.signing import make_token, read_token
 from ...extensions import db
-from ...models import Comment, DataExport, Follow, LoginSession, Post, Task, User, utcnow
+from ...models import (
+    Comment,
+    DataExport,
+    Follow,
+    LoginSession,
+    Passkey,
+    Post,
+    RecoveryCode,
+    Task,
+    TotpFactor,
+    User,
+    utcnow,
+)
 from .. import ServiceError
 from .sessions import end_all_sessions
 
@@ -191,6 +203,8 @@ def erase_account(user_id: int) -> dict[str, Any]:
         ).rowcount,  # type: ignore[attr-defined]
     }
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+    for factor in (TotpFactor, RecoveryCode, Passkey):
+        db.session.execute(delete(factor).where(factor.user_id == user_id))
     db.session.execute(
         delete(DataExport).where(
             or_(DataExport.owner_id == user_id, DataExport.requester_id == user_id)

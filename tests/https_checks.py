@@ -148,6 +148,17 @@ class HttpsStackChecks:
         browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
         wait_for(lambda: "Your account is confirmed" in browser.page_source, 30, "the confirmation")
 
+    def test_passkeys_over_tls_in_a_real_browser(self, stack: Stack, start_browser):
+        """Add a passkey, sign in with it alone and as the second step, remove it:
+        Chromium trusting the local CA, on the stack's https port by name."""
+        from tests.browser.passkey_journey import passkey_journey
+
+        _, email = register_and_confirm(stack)
+        parts = urlsplit(stack.https_url)
+        base = f"https://localhost:{parts.port}"  # a relying party is a name, not an address
+        browser = start_browser(trusted_ca=stack.ca_file)
+        passkey_journey(browser, base, email=email, username=email.split("@")[0])
+
     def test_http_redirects_to_https_with_host_path_and_query(self, stack: Stack):
         response = requests.get(
             stack.http_url + "/auth/login?next=%2Fuser%2Fx&a=1", allow_redirects=False, timeout=10

@@ -1,9 +1,11 @@
 """Passkeys (WebAuthn): the ceremonies, checked by fido2 (Yubico's library).
 
 The relying party is the site's public host (SERVER_NAME, without a port):
-one passkey works on https://localhost in development and on the real name
-in production, each for its own host. An IP address cannot be a relying
-party: on the LAN, passkeys need a name (a .local one will do).
+https://localhost in development, the real name in production. On another
+name the site answers (TRUSTED_HOSTS: localhost beside an address, a LAN
+name), it is that name, so passkeys work wherever the site is reached by
+name. An IP address cannot be a relying party: there, passkeys need a name
+(a .local one will do).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from fido2.webauthn import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 RP_NAME = "Bulletin"
 
@@ -31,9 +33,19 @@ class PasskeyRefused(ValueError):
     """The browser's answer does not prove what it should (fido2 says why)."""
 
 
+def _host(host_and_port: str) -> str:
+    return host_and_port if host_and_port.startswith("[") else host_and_port.rsplit(":", 1)[0]
+
+
 def relying_party_id() -> str:
-    host = current_app.config["PUBLIC_HOST"] or "localhost"
-    return host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    configured = _host(current_app.config["PUBLIC_HOST"] or "localhost")
+    if not has_request_context():
+        return configured
+    # The Host header has passed TRUSTED_HOSTS: one of the site's own names.
+    requested = _host(request.host)
+    if requested == configured or requested.endswith("." + configured):
+        return configured
+    return requested
 
 
 def _server() -> Fido2Server:

@@ -252,3 +252,22 @@ def test_an_administrator_resets_anothers_factors_not_their_own(
         f"/edit-profile/{root.public_id}/second-factors/reset", data={"csrf_token": token}
     )
     assert own.status_code == 303  # refused, and said why
+
+
+def test_passkey_requests_out_of_turn_get_a_json_error_that_says_what_to_do(client, auth, ann):
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    headers = {
+        "Accept": "application/json",
+        "X-CSRFToken": token,
+        "Referer": "http://localhost/auth/login",
+    }
+    answer = client.post("/auth/passkey", json={"credential": {}}, headers=headers)
+    assert answer.status_code == 400
+    assert "Start again" in answer.get_json()["message"]
+    garbage = client.post("/auth/passkey/options", headers=headers)
+    assert garbage.status_code == 200
+    assert garbage.get_json()["publicKey"]["rpId"] == "localhost"
+    forged = client.post("/auth/passkey", json={"credential": {"id": "x"}}, headers=headers)
+    assert forged.status_code == 422
+    assert forged.get_json()["message"]

@@ -25,6 +25,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..errors import wants_json
 from ..extensions import limiter
 from ..models import User
 from ..services import accounts
@@ -180,6 +181,8 @@ def requires_fresh_factor(view: Callable[..., Any]) -> Callable[..., Any]:
     def checked(*args: Any, **kwargs: Any) -> Any:
         shown = session.get("factor_shown_at", 0)
         if accounts.has_second_factor(current_user) and shown + FRESH_FACTOR_SECONDS < time.time():
+            if wants_json():  # a passkey button's request: the page must show the factor first
+                abort(401, description="Show your second factor again: reload the page.")
             return redirect(url_for("auth.verify_factor", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 

@@ -32,6 +32,12 @@ RP_NAME = "Bulletin"
 class PasskeyRefused(ValueError):
     """The browser's answer does not prove what it should (fido2 says why)."""
 
+    @classmethod
+    def because(cls, error: Exception) -> PasskeyRefused:
+        if isinstance(error, KeyError):
+            return cls(f"the browser's answer has no {error}")
+        return cls(str(error) or type(error).__name__)
+
 
 def _host(host_and_port: str) -> str:
     return host_and_port if host_and_port.startswith("[") else host_and_port.rsplit(":", 1)[0]
@@ -85,7 +91,7 @@ def verify_registration(state: Mapping[str, Any], response: Mapping[str, Any]) -
             dict(state), RegistrationResponse.from_dict(response)
         )
     except (ValueError, KeyError, TypeError) as error:
-        raise PasskeyRefused(str(error)) from None
+        raise PasskeyRefused.because(error) from None
     credential = auth_data.credential_data
     assert credential is not None  # register_complete checked it
     return NewPasskey(credential.credential_id, bytes(credential), auth_data.counter)
@@ -107,7 +113,7 @@ def credential_id_of(response: Mapping[str, Any]) -> bytes:
     try:
         return AuthenticationResponse.from_dict(response).raw_id
     except (ValueError, KeyError, TypeError) as error:
-        raise PasskeyRefused(str(error)) from None
+        raise PasskeyRefused.because(error) from None
 
 
 def verify_authentication(
@@ -120,7 +126,7 @@ def verify_authentication(
             dict(state), [AttestedCredentialData(credential_data)], parsed
         )
     except (ValueError, KeyError, TypeError) as error:
-        raise PasskeyRefused(str(error)) from None
+        raise PasskeyRefused.because(error) from None
     counter = parsed.response.authenticator_data.counter
     # A count that does not grow means a cloned authenticator (0: it keeps none).
     if counter and counter <= sign_count:

@@ -10,7 +10,12 @@
     const response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      // Accept: errors come back as {"message"}, not as a page.
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": csrf(),
+      },
       body: JSON.stringify(body || {}),
     });
     const answer = await response.json().catch(() => ({}));

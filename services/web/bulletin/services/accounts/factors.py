@@ -211,7 +211,10 @@ def add_passkey(
 ) -> list[str]:
     """Keep the passkey the browser made; recovery codes, shown once, if it is
     the account's first factor (else an empty list)."""
-    new = passkeys.verify_registration(state, response)
+    try:
+        new = passkeys.verify_registration(state, response)
+    except passkeys.PasskeyRefused as error:
+        raise ServiceError(f"The passkey was not added: {error}") from None
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == new.credential_id)):
         raise ServiceError("This passkey is registered already.")
     passkey = Passkey(
@@ -248,13 +251,16 @@ def authenticate_passkey(
     state: Mapping[str, Any], response: Mapping[str, Any], *, user: User | None = None
 ) -> User:
     """The owner of the passkey that signed; ``user``'s own when given."""
-    credential_id = passkeys.credential_id_of(response)
-    passkey = db.session.scalar(select(Passkey).where(Passkey.credential_id == credential_id))
-    if passkey is None or (user is not None and passkey.user_id != user.id):
-        raise ServiceError("This passkey is not registered here.")
-    passkey.sign_count = passkeys.verify_authentication(
-        state, passkey.credential_data, passkey.sign_count, response
-    )
+    try:
+        credential_id = passkeys.credential_id_of(response)
+        passkey = db.session.scalar(select(Passkey).where(Passkey.credential_id == credential_id))
+        if passkey is None or (user is not None and passkey.user_id != user.id):
+            raise ServiceError("This passkey is not registered here.")
+        passkey.sign_count = passkeys.verify_authentication(
+            state, passkey.credential_data, passkey.sign_count, response
+        )
+    except passkeys.PasskeyRefused as error:
+        raise ServiceError(f"The passkey did not sign in: {error}") from None
     passkey.last_used_at = utcnow()
     owner = db.session.get(User, passkey.user_id)
     assert owner is not None  # the foreign key

@@ -32,7 +32,7 @@ from .forms import (
     RegistrationForm,
 )
 from .second_factor import begin_second_step, keep_staff_to_setup, requires_fresh_factor
-from .sign_in import DEVICE_COOKIE, sign_in
+from .sign_in import DEVICE_COOKIE, auth_limit, sign_in
 
 # Pages an unconfirmed user may still reach.
 UNCONFIRMED_ENDPOINTS = {
@@ -46,8 +46,6 @@ UNCONFIRMED_ENDPOINTS = {
 }
 # Requests that must not touch the database for the signed-in user.
 NO_USER_BLUEPRINTS = {"health", "api", "legacy_api", "api-docs", "api_docs_assets"}
-# Sign-in, registration and reset requests per client address.
-auth_limit = limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
 
 
 def _user_at_address() -> str:

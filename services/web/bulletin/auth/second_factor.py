@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -26,14 +25,13 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..errors import wants_json
-from ..extensions import limiter
 from ..models import User
 from ..services import accounts
 from ..web.forms import Form
 from ..web.next_url import safe_next_path
 from . import bp
 from .forms import CodeForm, TotpSetupForm
-from .sign_in import sign_in
+from .sign_in import auth_limit, sign_in
 
 # The second step waits this long for its code or passkey after the password.
 SECOND_STEP_SECONDS = 300
@@ -51,7 +49,6 @@ SETUP_ENDPOINTS = {
     "bootstrap.static",
     "main.moment_js",
 }
-second_step_limit = limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
 
 
 def begin_second_step(user: User, *, remember: bool, next_path: str | None) -> Any:
@@ -82,7 +79,7 @@ def _finish_sign_in(user: User, pending: dict[str, Any]) -> str:
 
 
 @bp.route("/second-step", methods=["GET", "POST"])
-@second_step_limit
+@auth_limit
 def second_step():
     """The code from the authenticator, a recovery code, or a passkey."""
     found = _second_step_user()
@@ -131,7 +128,7 @@ def _json_body() -> dict[str, Any]:
 
 
 @bp.post("/second-step/passkey/options")
-@second_step_limit
+@auth_limit
 def second_step_passkey_options():
     found = _second_step_user()
     if found is None:
@@ -142,7 +139,7 @@ def second_step_passkey_options():
 
 
 @bp.post("/second-step/passkey")
-@second_step_limit
+@auth_limit
 def second_step_passkey():
     found = _second_step_user()
     if found is None:
@@ -154,7 +151,7 @@ def second_step_passkey():
 
 
 @bp.post("/passkey/options")
-@second_step_limit
+@auth_limit
 def passkey_sign_in_options():
     """Sign in with a passkey alone: any of this site's, chosen on the device."""
     options, state = accounts.passkey_sign_in_options(None)
@@ -163,7 +160,7 @@ def passkey_sign_in_options():
 
 
 @bp.post("/passkey")
-@second_step_limit
+@auth_limit
 def passkey_sign_in():
     state = _take_passkey_state("sign_in")
     body = _json_body()
@@ -191,7 +188,7 @@ def requires_fresh_factor(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @bp.route("/verify", methods=["GET", "POST"])
 @login_required
-@second_step_limit
+@auth_limit
 def verify_factor():
     """Show a second factor again before a change to the account's credentials."""
     form = CodeForm()

@@ -1,12 +1,16 @@
-"""Signing a browser in: a new login session, and the device cookie."""
+"""Signing a browser in: a new login session, the device cookie, and the limit on tries."""
 
 from __future__ import annotations
 
 from flask import Response, after_this_request, current_app, session
 from flask_login import login_user
 
+from ..extensions import limiter
 from ..models import User
 from ..services import accounts
+
+# Sign-in, registration and reset requests (and each second step) per client address.
+auth_limit = limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
 
 # The cookie that marks a browser its owner signed in on (accounts.signin).
 DEVICE_COOKIE = "bulletin_device"

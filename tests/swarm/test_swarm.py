@@ -174,7 +174,9 @@ def swarm(swarm_engine, tmp_path_factory) -> SwarmStack:
     )
     # Labelled as the stack's, so the stack's removal takes it too.
     docker(
+        # dnsrr as the stack's own services: no virtual IP, which needs IPVS.
         "service", "create", "--detach", "--name", MAILDEV, "--network", f"{STACK}_back",
+        "--endpoint-mode", "dnsrr",
         "--label", f"com.docker.stack.namespace={STACK}",
         "--container-label", f"com.docker.stack.namespace={STACK}",
         "--read-only", "--mount", "type=tmpfs,destination=/tmp", "maildev/maildev:2.2.1",

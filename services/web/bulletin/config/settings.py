@@ -155,6 +155,13 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_ALLOW_MEMORY = False
+    # redis away: each process counts in memory meanwhile, so sign-in and the
+    # limited routes keep answering (bulletin/core/throttle.py); Flask-Limiter
+    # asks redis again now and then, and the shared counts resume.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # A redis that does not answer (a host gone, no reset) costs a request one
+    # second, not a hung worker: then the in-memory counts take over.
+    RATELIMIT_STORAGE_OPTIONS: dict[str, float] = {"socket_timeout": 1, "socket_connect_timeout": 1}
     # Sign-in, registration and reset requests per client address.
     AUTH_RATE_LIMIT = "10/minute"
     # Failed sign-ins per account, from any address (browsers that signed in

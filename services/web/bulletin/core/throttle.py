@@ -2,19 +2,42 @@
 mails per user and per address.
 
 The counts live in Flask-Limiter's storage, so with redis every worker and
-replica shares them, as it shares the per-route limits.
+replica shares them, as it shares the per-route limits. While that storage
+cannot be reached, each process counts in its own memory (as Flask-Limiter
+does for the routes, RATELIMIT_IN_MEMORY_FALLBACK_ENABLED): sign-in keeps
+working, limited per process, with a warning in the log, and /metrics says
+``bulletin_rate_limit_storage_up 0``. Counts go to redis again once it is back.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from flask import current_app
-from limits import parse
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
 from ..extensions import limiter
+
+log = logging.getLogger(__name__)
+# This process's counts while the shared storage is away (the settings' moving window).
+_fallback = MovingWindowRateLimiter(MemoryStorage())
+T = TypeVar("T")
+
+
+def _counted(operation: Callable[[RateLimiter], T]) -> T:
+    """``operation`` on the shared counts, or on this process's own while they are away."""
+    try:
+        return operation(limiter.limiter)
+    except Exception as error:  # redis' or limits' own: whatever the storage raised
+        log.warning("rate-limit storage unreachable (%s): counting in memory", error)
+        return operation(_fallback)
 
 
 def typed(value: str) -> str:
@@ -34,9 +57,9 @@ def retry_after(limit: str, key: Sequence[str]) -> int | None:
     if not _enabled():
         return None
     item = parse(limit)
-    if limiter.limiter.test(item, *key):
+    if _counted(lambda counts: counts.test(item, *key)):
         return None
-    reset_at, _ = limiter.limiter.get_window_stats(item, *key)
+    reset_at, _ = _counted(lambda counts: counts.get_window_stats(item, *key))
     return max(1, int(reset_at - time.time()))
 
 
@@ -47,12 +70,17 @@ def spend(limit: str, *keys: Sequence[str]) -> int | None:
         if wait is not None:
             return wait
     if _enabled():
+        item = parse(limit)
         for key in keys:
-            limiter.limiter.hit(parse(limit), *key)
+            _counted(functools.partial(_hit, item=item, key=key))
     return None
+
+
+def _hit(counts: RateLimiter, *, item: RateLimitItem, key: Sequence[str]) -> bool:
+    return counts.hit(item, *key)
 
 
 def forget(limit: str, key: Sequence[str]) -> None:
     """Start ``key``'s count again (a successful sign-in, a new password)."""
     if _enabled():
-        limiter.limiter.clear(parse(limit), *key)
+        _counted(lambda counts: counts.clear(parse(limit), *key))

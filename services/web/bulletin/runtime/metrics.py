@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..jobs import job_queue, status
 
 REQUESTS = Counter(
@@ -151,6 +151,21 @@ class JobsCollector(Collector):
         )
 
 
+class RateLimitStorageCollector(Collector):
+    """Whether the shared rate-limit counts (redis) answer, asked at each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            up = bool(limiter.storage.check())
+        except Exception:  # the storage's own error: it is down, which is the answer
+            up = False
+        yield GaugeMetricFamily(
+            "bulletin_rate_limit_storage_up",
+            "1 while the shared rate-limit storage answers; 0: each process counts alone.",
+            value=float(up),
+        )
+
+
 def _registry() -> CollectorRegistry:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
@@ -173,10 +188,11 @@ def metrics() -> Response:
         backup = CollectorRegistry()
         backup.register(BackupCollector(status_file))
         output += generate_latest(backup)
+    extra = CollectorRegistry()
+    extra.register(RateLimitStorageCollector())
     if job_queue().procrastinate is not None:
-        jobs = CollectorRegistry()
-        jobs.register(JobsCollector())
-        output += generate_latest(jobs)
+        extra.register(JobsCollector())
+    output += generate_latest(extra)
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
 
 

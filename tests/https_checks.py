@@ -159,6 +159,13 @@ class HttpsStackChecks:
         browser = start_browser(trusted_ca=stack.ca_file)
         passkey_journey(browser, base, email=email, username=email.split("@")[0])
 
+    def test_nginx_answers_its_own_health_check(self, stack: Stack):
+        marker = f"/nginx-health?{uuid.uuid4().hex}"
+        response = stack.get(marker)
+        assert response.status_code == 200
+        assert response.text == "ok\n"
+        assert marker not in stack.app_log()  # nginx alone answered
+
     def test_http_redirects_to_https_with_host_path_and_query(self, stack: Stack):
         response = requests.get(
             stack.http_url + "/auth/login?next=%2Fuser%2Fx&a=1", allow_redirects=False, timeout=10

@@ -96,6 +96,17 @@ class TestComposeLifecycle:
             assert response.headers["Retry-After"] == "30"
             assert "back in a moment" in response.text
             HttpsStackChecks().assert_security_headers(stack, response)
+            # nginx's health check is nginx's own: healthy without the app.
+            assert stack.get("/nginx-health").status_code == 200
+            health = compose.exec_in(
+                "nginx",
+                "curl",
+                "--silent",
+                "--fail",
+                "--insecure",
+                "https://127.0.0.1/nginx-health",
+            )
+            assert health == "ok\n"
         finally:
             compose.run("start", "web")
         compose.wait_healthy("web")

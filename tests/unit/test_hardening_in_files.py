@@ -90,3 +90,16 @@ def test_the_worker_is_the_web_image_hardened_like_web_everywhere():
     # make deploy and make swarm-update replace it with web.
     assert "--no-deps worker" in (ROOT / "deploy/compose/compose-update").read_text()
     assert "for service in web worker backup" in (ROOT / "deploy/swarm/swarm-deploy").read_text()
+
+
+def test_nginx_is_health_checked_by_its_own_answer_not_the_apps():
+    """A slow app must not make nginx unhealthy: compose and Swarm ask /nginx-health,
+    which nginx answers by itself (tests/https_checks.py proves the app never sees it)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yml").read_text())["services"]
+    for services in (compose, swarm):
+        assert services["nginx"]["healthcheck"]["test"][-1] == "https://127.0.0.1/nginx-health"
+    template = (ROOT / "nginx/templates/default.conf.template").read_text()
+    location = template.split("location = /nginx-health {", 1)[1].split("}", 1)[0]
+    assert "return 200" in location
+    assert "proxy" not in location

@@ -86,6 +86,8 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile nginx/Dockerfile services/backup/Dockerfile tests/compose/s3/Dockerfile
 	$(BIN)/shellcheck $(SHELL_SCRIPTS)
+	@command -v promtool >/dev/null || { echo "make lint: promtool is missing: apt-get install prometheus" >&2; exit 1; }
+	promtool check rules monitoring/alerts.yml
 	$(MAKE) --no-print-directory lint-workflows
 	$(MAKE) --no-print-directory docs-check
 

@@ -141,11 +141,21 @@ def on_exit(server):
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
-def child_exit(server, worker):
-    """A worker that exits stops counting in the live gauges (pool use)."""
-    from prometheus_client import multiprocess
+# Imported once the directory is set: prometheus_client picks its multiprocess
+# storage when imported. The master counts its workers' exits (a crash, a
+# timeout, a memory kill: the WorkersRestarting alert), in a file of its own.
+from prometheus_client import Counter, multiprocess  # noqa: E402
 
+WORKER_EXITS = Counter(
+    "bulletin_gunicorn_worker_exits",
+    "gunicorn workers that exited (crashed, timed out, killed, or stopped with the server).",
+)
+
+
+def child_exit(server, worker):
+    """A worker that exits stops counting in the live gauges (pool use), and is counted."""
     multiprocess.mark_process_dead(worker.pid)
+    WORKER_EXITS.inc()
 
 
 # Development: reload on code changes (compose sets GUNICORN_RELOAD=1).

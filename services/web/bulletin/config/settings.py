@@ -197,6 +197,9 @@ class Config:
     WEB_REPLICAS = 1
     GUNICORN_THREADS = DEFAULT_THREADS
     DB_MAX_OVERFLOW = 2
+    # Seconds a request waits for a restarting PostgreSQL before the friendly 503
+    # (bulletin/runtime/pool.py); 0: never wait.
+    DB_CONNECT_WAIT = 10.0
     # Behind nginx: how many proxies set each X-Forwarded-* header (0 = no
     # proxy, so clients cannot forge their address). Compose sets 1.
     PROXY_HOPS = 0
@@ -346,6 +349,7 @@ class Config:
         self.GUNICORN_THREADS = env.integer("GUNICORN_THREADS", self.GUNICORN_THREADS)
         self.DB_POOL_SIZE = env.integer("DB_POOL_SIZE", self.GUNICORN_THREADS)
         self.DB_MAX_OVERFLOW = env.integer("DB_MAX_OVERFLOW", self.DB_MAX_OVERFLOW)
+        self.DB_CONNECT_WAIT = env.number("DB_CONNECT_WAIT", self.DB_CONNECT_WAIT)
         if self.SQLALCHEMY_DATABASE_URI and not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             self.SQLALCHEMY_ENGINE_OPTIONS = {
                 **self.SQLALCHEMY_ENGINE_OPTIONS,

@@ -1,23 +1,54 @@
-"""Ping a pooled database connection before use only when it has sat idle.
+"""Database connections that ride out a PostgreSQL restart.
 
-pool_pre_ping asks PostgreSQL ``SELECT 1`` at every checkout: one more round
-trip in every request. A connection handed back a moment ago is alive; one
-idle for longer may have been cut (the database restarted, a firewall or
-proxy dropped it), so only that one is pinged, and a dead one is replaced
-before any request sees it. A connection that dies mid-request fails that
-request (a 503, bulletin/errors.py), and SQLAlchemy then empties the pool,
-so the next checkout connects afresh.
+Three things keep a restart (a few seconds) from failing requests:
+
+- A pooled connection the server closed is noticed before use, at no cost:
+  PostgreSQL sends a last message and closes its end, so the idle socket
+  turns readable, which one ``select`` with no wait sees. It is replaced
+  before any request uses it.
+- One that sat idle over a second is also pinged (``SELECT 1``), for a cut
+  nobody announced (a firewall, a proxy). pool_pre_ping would ask at every
+  checkout: one more round trip in every request.
+- A new connection that the server refuses because it is restarting (not
+  listening yet, starting up, shutting down) is tried again for up to
+  DB_CONNECT_WAIT seconds, so a request waits for the database instead of
+  failing. Health probes never wait: /readyz must say at once that it is away.
+
+A database away for longer still answers the friendly 503 (bulletin/errors.py).
 """
 
 from __future__ import annotations
 
+import select
 import time
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DisconnectionError
 
 IDLE_PING_SECONDS = 1.0
+RETRY_EVERY_SECONDS = 0.25
+# What psycopg2 says while PostgreSQL restarts; anything else fails at once.
+RESTARTING = (
+    "connection refused",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "could not connect to server",
+    "server closed the connection unexpectedly",
+)
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is None:  # SQLite: no socket
+        return False
+    try:
+        readable, _, _ = select.select([fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def ping_idle_connections(engine: Engine) -> None:
@@ -26,7 +57,11 @@ def ping_idle_connections(engine: Engine) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    def check_before_use(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_connection):
+            # The pool drops this connection and checks out another (SQLAlchemy's
+            # documented way to refuse a connection at checkout).
+            raise DisconnectionError("the server closed this connection (a restart?)")
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
             return
@@ -35,6 +70,23 @@ def ping_idle_connections(engine: Engine) -> None:
             cursor.execute("SELECT 1")
             cursor.close()
         except Exception as error:
-            # The pool drops this connection and checks out another (SQLAlchemy's
-            # documented way to refuse a connection at checkout).
             raise DisconnectionError(f"an idle connection was gone: {error}") from error
+
+
+def wait_for_restarts(engine: Engine, seconds: float) -> None:
+    """New connections to a restarting PostgreSQL are tried again for ``seconds``."""
+    if engine.dialect.name != "postgresql" or seconds <= 0:
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def connect_patiently(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        patient = has_request_context() and request.blueprint != "health"
+        deadline = time.monotonic() + (seconds if patient else 0)
+        while True:
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.OperationalError as error:
+                restarting = any(sign in str(error).lower() for sign in RESTARTING)
+                if not restarting or time.monotonic() >= deadline:
+                    raise
+                time.sleep(RETRY_EVERY_SECONDS)

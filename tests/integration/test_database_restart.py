@@ -1,0 +1,112 @@
+"""A PostgreSQL restart costs no request: connections the server closed are
+replaced before use, and a request waits for a database that is coming back
+(bulletin/runtime/pool.py). The real test PostgreSQL; its restart is played by
+a loopback forwarder the test starts and stops in front of it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from sqlalchemy import text
+
+from bulletin import create_app
+from bulletin.extensions import db
+from bulletin.runtime.pool import _closed_by_server
+from harness.waiting import free_port
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+class Forwarder:
+    """A TCP port that passes bytes to PostgreSQL once started: the database, as
+    clients see it, is down until then."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self.server: socket.socket | None = None
+
+    def start(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self.server is not None
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+def test_a_connection_the_server_closed_is_seen_before_use(database_url):
+    connection = psycopg2.connect(database_url)
+    other = psycopg2.connect(database_url)
+    try:
+        assert not _closed_by_server(connection)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (connection.get_backend_pid(),))
+        other.commit()
+        # The server's goodbye arrives on the idle socket: readable, no round trip.
+        deadline = time.monotonic() + 5
+        while not _closed_by_server(connection):
+            assert time.monotonic() < deadline, "the closed socket never turned readable"
+            time.sleep(0.01)
+    finally:
+        connection.close()
+        other.close()
+
+
+def test_a_request_waits_for_the_database_to_come_back(database_url):
+    parts = urlsplit(database_url)
+    forwarder = Forwarder((parts.hostname or "127.0.0.1", parts.port or 5432))
+    url = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{forwarder.port}")
+    )
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "DB_CONNECT_WAIT": 20})
+    # The database comes back a moment after the request asked for it.
+    timer = threading.Timer(1.0, forwarder.start)
+    timer.start()
+    try:
+        with app.test_request_context("/"):
+            assert db.session.execute(text("SELECT 42")).scalar() == 42
+        assert app.test_client().get("/readyz").status_code == 200
+    finally:
+        timer.cancel()
+        forwarder.stop()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_health_probes_never_wait(database_url):
+    parts = urlsplit(database_url)
+    nobody = free_port()  # nothing listens here
+    url = urlunsplit(parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{nobody}"))
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "DB_CONNECT_WAIT": 600})
+    answer = app.test_client().get("/readyz")  # would hang ten minutes if it waited
+    assert answer.status_code == 503
+    assert "database unreachable" in answer.json["reason"]
+    with app.app_context():
+        db.engine.dispose()

@@ -88,7 +88,9 @@ def passkey_journey(browser, base: str, *, email: str, username: str) -> None:
 
     # Removed (the factor was just shown): the password alone signs in again.
     browser.get(f"{base}/auth/security")
-    browser.find_element(By.CSS_SELECTOR, "#passkeys form button").click()
+    remove = browser.find_element(By.CSS_SELECTOR, "#passkeys form button")
+    remove.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(remove))
     wait_for_path(browser, "/auth/security")
     assert "No passkey yet." in browser.find_element(By.ID, "passkeys").text
     problems = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]

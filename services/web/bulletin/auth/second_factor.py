@@ -99,13 +99,22 @@ def second_step():
                 )
             return redirect(_finish_sign_in(user, pending))
         flash("That code is wrong or was used already.", "danger")
+    return _factor_page(
+        user,
+        form,
+        options_url=url_for("auth.second_step_passkey_options"),
+        finish_url=url_for("auth.second_step_passkey"),
+    )
+
+
+def _factor_page(user: User, form: CodeForm, **page: Any) -> str:
+    """The page that asks for a code or a passkey: at sign-in, or to verify again."""
     return render_template(
         "auth/second_step.html",
         form=form,
         has_totp=accounts.totp_factor(user) is not None,
         has_passkey=bool(accounts.passkeys_of(user)),
-        options_url=url_for("auth.second_step_passkey_options"),
-        finish_url=url_for("auth.second_step_passkey"),
+        **page,
     )
 
 
@@ -198,12 +207,10 @@ def verify_factor():
             session["factor_shown_at"] = time.time()
             return redirect(next_path)
         flash("That code is wrong or was used already.", "danger")
-    return render_template(
-        "auth/second_step.html",
-        form=form,
+    return _factor_page(
+        current_user,
+        form,
         verifying=True,
-        has_totp=accounts.totp_factor(current_user) is not None,
-        has_passkey=bool(accounts.passkeys_of(current_user)),
         options_url=url_for("auth.verify_passkey_options"),
         finish_url=url_for("auth.verify_passkey", next=next_path),
     )

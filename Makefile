@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
 .PHONY: help venv dev test lint audit secrets lint-workflows docs docs-check clean certs secret up down deploy jobs backup backups restore \
-  swarm-deploy swarm-update load bench
+  swarm-deploy swarm-update load bench monitoring-rules
 
 ## list the targets, from the "## " line above each
 help:
@@ -57,6 +57,10 @@ test: venv $(K8S_VENV)/bin/.installed
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
+
+## write Kubernetes' PrometheusRule from monitoring/alerts.yml (after changing an alert)
+monitoring-rules: venv
+	$(BIN)/python deploy/kubernetes/components/monitoring/make-prometheus-rule
 
 # Known vulnerabilities in every pinned requirements file, as pinned (no
 # resolution). pip-audit asks PyPI's advisory service, which this team's

@@ -1,6 +1,7 @@
 """Running the production stack for months: replicas nginx follows, an update
-with no failed request, metrics, backups with a restore drill, and the faults
-it survives. Everything goes through the real containers, nginx and TLS.
+with no failed request, metrics and the monitoring profile's alerts, backups
+with a restore drill, and the faults it survives. Everything goes through
+the real containers, nginx and TLS.
 
 The project runs from a copy of this checkout (the update test changes the
 app there), with its own image names, backups in a small tmpfs of the host
@@ -9,6 +10,7 @@ app there), with its own image names, backups in a small tmpfs of the host
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -20,10 +22,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography import x509
 
+from certs import generate_local_certs as local_certs
 from harness.compose import PRODUCTION, Compose, copy_checkout, started
 from harness.traffic import Traffic
-from harness.waiting import wait_for
+from harness.waiting import free_port, wait_for
 from tests.support import SignUps
 
 PROJECT = "bulletinops"
@@ -34,6 +38,7 @@ BUCKET = "bulletin-backups"
 TABLES = ("users", "posts", "comments", "follows", "tasks")
 WORKERS = 2
 THREADS = 2
+ALERT_MAIL_TO = "operator@example.com"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +60,7 @@ def backup_dir(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def ops(compose_cli, tmp_path_factory, backup_dir) -> Iterator[Compose]:
     checkout = copy_checkout(tmp_path_factory.mktemp("checkout"))
+    monitoring_ports = {"PROMETHEUS_PORT": str(free_port()), "ALERTMANAGER_PORT": str(free_port())}
     with started(
         compose_cli,
         PROJECT,
@@ -80,10 +86,20 @@ def ops(compose_cli, tmp_path_factory, backup_dir) -> Iterator[Compose]:
             "MAIL_SERVER": "maildev",
             "MAIL_PORT": "1025",
             "MAIL_USE_TLS": "false",
+            # The monitoring profile, quick enough for a test: a scrape and an
+            # evaluation every 2 s, alert mails a second after the first firing.
+            **monitoring_ports,
+            "ALERT_MAIL_TO": ALERT_MAIL_TO,
+            "PROMETHEUS_SCRAPE_INTERVAL": "2s",
+            "ALERT_GROUP_WAIT": "1s",
+            "ALERT_GROUP_INTERVAL": "5s",
+            "TLS_WATCH_INTERVAL": "2",
         },
         FILES,
+        profiles=("monitoring",),
         root=checkout,
     ) as project:
+        project.ports.update(monitoring_ports)
         ensure_bucket(project)
         project.run(
             "exec", "-T", "web", "flask", "seed", "--users", "5", "--posts", "60",
@@ -346,6 +362,113 @@ class TestMetrics:
         ).stdout
         assert "8081" not in published, published
         assert "443" in published, published
+
+
+def prometheus(project: Compose, path: str, **params: str) -> dict:
+    """Prometheus's HTTP API, from the host as an operator reaches it (loopback)."""
+    url = f"http://127.0.0.1:{project.ports['PROMETHEUS_PORT']}/api/v1/{path}"
+    response = requests.get(url, params=params, timeout=10)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def web_targets(project: Compose) -> list[dict]:
+    targets = prometheus(project, "targets", state="active")["activeTargets"]
+    return [t for t in targets if t["labels"]["job"] == "bulletin-web"]
+
+
+def alert_mails(project: Compose) -> list[str]:
+    """The subjects of the mails Alertmanager sent, oldest first."""
+    listing = json.loads(project.exec_in("maildev", "wget", "-qO-", "http://127.0.0.1:1080/email"))
+    return [m["subject"] for m in listing if any(t["address"] == ALERT_MAIL_TO for t in m["to"])]
+
+
+class TestMonitoring:
+    def test_every_target_is_scraped_and_the_ports_face_the_host_only(self, ops: Compose):
+        ops.wait_healthy("prometheus")
+        ops.wait_healthy("alertmanager")
+
+        def all_up() -> bool:
+            targets = prometheus(ops, "targets", state="active")["activeTargets"]
+            return len(targets) >= 9 and all(t["health"] == "up" for t in targets)
+
+        wait_for(all_up, 60, "every scrape target up")
+        jobs = {t["labels"]["job"] for t in prometheus(ops, "targets")["activeTargets"]}
+        assert jobs == {
+            "bulletin-web", "bulletin-readyz", "bulletin-tls", "postgres", "redis",
+            "nginx", "prometheus", "alertmanager", "blackbox",
+        }  # fmt: skip
+        # Each exporter reaches what it watches, and each probe succeeds.
+        for up in ("pg_up", "redis_up", "nginx_up", "probe_success"):
+            wait_for(
+                lambda up=up: (
+                    [r["value"][1] for r in prometheus(ops, "query", query=up)["result"]]
+                    in (["1"], ["1", "1"])
+                ),
+                30,
+                f"{up} at 1",
+            )
+        assert len(prometheus(ops, "rules")["groups"]) == 4  # monitoring/alerts.yml, loaded
+        for service in ("prometheus", "alertmanager"):
+            published = subprocess.run(
+                ["docker", "port", ops.containers(service)[0]], capture_output=True, text=True
+            ).stdout.split()
+            host_sides = [word for word in published if ":" in word and word[0].isdigit()]
+            assert host_sides, published
+            assert all(w.startswith("127.0.0.1:") for w in host_sides), published
+
+    def test_a_scaled_web_is_followed_by_dns(self, ops: Compose):
+        original = ops.containers("web")
+        ops.run("up", "-d", "--no-deps", "--no-recreate", "--scale", "web=2", "web")
+        try:
+            ops.wait_healthy("web", replicas=2)
+
+            def both_scraped() -> bool:
+                targets = web_targets(ops)
+                return len(targets) == 2 and all(t["health"] == "up" for t in targets)
+
+            wait_for(both_scraped, 60, "Prometheus scraping both web replicas")
+        finally:
+            added = [c for c in ops.containers("web") if c not in original]
+            subprocess.run(["docker", "rm", "-f", *added], capture_output=True)
+            ops.wait_healthy("web")
+        wait_for(lambda: len(web_targets(ops)) == 1, 60, "the removed replica dropped")
+
+    def test_an_expiring_certificate_mails_an_alert_and_then_its_end(
+        self, ops: Compose, monkeypatch
+    ):
+        """The fault a real host meets: the served certificate is days from its
+        end (a renewal that keeps failing). nginx serves it, the TLS probe reads
+        it, the alert fires and is mailed; a good certificate back, it resolves."""
+        assert ops.local_certs
+        server = ops.local_certs / local_certs.SERVER_DIR
+        kept = {name: (server / name).read_bytes() for name in ("server.crt", "server.key")}
+        ca_cert = x509.load_pem_x509_certificate((ops.local_certs / "ca.crt").read_bytes())
+        monkeypatch.setattr(local_certs, "SERVER_LIFETIME", dt.timedelta(days=7))
+        try:
+            local_certs.make_server_cert(
+                ops.local_certs,
+                local_certs.parse_names("localhost", ""),
+                ca_cert,
+                local_certs._load_key(ops.local_certs / "ca.key"),
+            )
+            wait_for(
+                lambda: "[FIRING:1] BulletinCertificateExpiring" in " ".join(alert_mails(ops)),
+                120,
+                "the BulletinCertificateExpiring mail",
+            )
+            # The critical alert holds back the warning of the same certificate.
+            assert not any("RenewalFailing" in subject for subject in alert_mails(ops))
+        finally:
+            for name, content in kept.items():
+                (server / name).write_bytes(content)
+        wait_for(
+            lambda: "[RESOLVED] BulletinCertificateExpiring" in " ".join(alert_mails(ops)),
+            120,
+            "the mail that BulletinCertificateExpiring resolved",
+        )
+        # The site kept serving throughout, on the good certificate again.
+        assert get(ops, "/").status_code == 200
 
 
 class TestBackups:

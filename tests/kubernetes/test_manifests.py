@@ -16,13 +16,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy/kubernetes"
 TOOLS = ROOT / ".venv-k8s/bin"
-# Custom resources (cert-manager, CloudNativePG): kubernetes-validate has no
-# schema for them; their operators validate them when applied.
-CUSTOM_KINDS = {"ClusterIssuer", "Cluster"}
+# Custom resources (cert-manager, CloudNativePG, the Prometheus Operator):
+# kubernetes-validate has no schema for them; their operators validate them
+# when applied (and promtool checks the PrometheusRule's rules below).
+CUSTOM_KINDS = {"ClusterIssuer", "Cluster", "PrometheusRule", "PodMonitor"}
 VARIANTS = {
     "development": "overlays/development",
     "production": "overlays/production",
     "production+cloudnative-pg": "with-cloudnative-pg",
+    "production+monitoring": "with-monitoring",
 }
 
 
@@ -43,11 +45,12 @@ def sources(tmp_path_factory) -> Path:
         (copy / "overlays" / overlay / "database-url").write_text(
             "postgresql://bulletin:secret@db.example.com:5432/bulletin"
         )
-    variant = copy / "with-cloudnative-pg"
-    variant.mkdir()
-    (variant / "kustomization.yaml").write_text(
-        "resources: [../overlays/production]\ncomponents: [../components/cloudnative-pg]\n"
-    )
+    for component in ("cloudnative-pg", "monitoring"):
+        variant = copy / f"with-{component}"
+        variant.mkdir()
+        (variant / "kustomization.yaml").write_text(
+            f"resources: [../overlays/production]\ncomponents: [../components/{component}]\n"
+        )
     return copy
 
 
@@ -191,3 +194,33 @@ def test_only_the_ingress_reaches_web_and_only_web_and_the_worker_the_data(rende
         assert database["from"] == [*redis, worker]
         assert database["ports"] == [{"port": 5432}]
         assert find(objects, "Cluster", "bulletin-db")
+
+
+def test_the_prometheus_rule_is_monitoring_alerts_and_promtool_accepts_it(rendered, tmp_path):
+    variant, _, objects = rendered
+    if not variant.endswith("monitoring"):
+        assert not find(objects, "PrometheusRule")
+        return
+    (rule,) = find(objects, "PrometheusRule", "bulletin")
+    alerts = yaml.safe_load((ROOT / "monitoring/alerts.yml").read_text())
+    assert rule["spec"] == alerts, (
+        "prometheus-rule.yaml is older than monitoring/alerts.yml: run make monitoring-rules"
+    )
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool is not installed (Debian's prometheus package has it)")
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump(rule["spec"]))
+    result = subprocess.run(
+        [promtool, "check", "rules", str(rules)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (monitor,) = find(objects, "PodMonitor", "bulletin-web")
+    (web,) = find(objects, "Deployment", "bulletin-web")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= (
+        web["spec"]["template"]["metadata"]["labels"].items()
+    )
+    ports = {p["name"] for c in web["spec"]["template"]["spec"]["containers"] for p in c["ports"]}
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] in ports
+    policies = {p["metadata"]["name"]: p["spec"] for p in find(objects, "NetworkPolicy")}
+    assert policies["bulletin-web-from-prometheus"]["ingress"][0]["ports"] == [{"port": 8000}]

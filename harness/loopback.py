@@ -125,6 +125,10 @@ class LoopbackStack:
     search_rate: str = "60r/m"
     search_burst: int = 20
     redis_port: int = field(default_factory=free_port)
+    # Proxies in front that end TLS (NGINX_FRONT_PROXIES), and nginx's plain
+    # HTTP port for them; empty: nginx is the edge.
+    front_proxies: str = ""
+    front_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -236,6 +240,7 @@ class LoopbackStack:
             "10-bulletin-server-names.sh",
             "15-bulletin-upstream.sh",
             "20-bulletin-mail-inbox.sh",
+            "30-bulletin-front-proxy.sh",
         ):
             subprocess.run(
                 [str(ROOT / "nginx/scripts" / script)],
@@ -247,6 +252,8 @@ class LoopbackStack:
                     "NGINX_RESOLVER": "",
                     "STATIC_ROOT": str(STATIC_ROOT),
                     "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
+                    "NGINX_FRONT_PROXIES": self.front_proxies,
+                    "NGINX_FRONT_PROXY_LISTEN": f"127.0.0.1:{self.front_port}",
                 },
                 check=True,
                 capture_output=True,

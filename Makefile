@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := cd services/web && ../../$(BIN)/flask --app bulletin
 
 .PHONY: help venv dev test lint audit secrets lint-workflows docs docs-check clean certs secret up down deploy jobs backup backups restore \
-  swarm-deploy swarm-update load bench monitoring-rules
+  swarm-deploy swarm-update load bench monitoring-rules pg-upgrade pg-upgrade-rollback
 
 ## list the targets, from the "## " line above each
 help:
@@ -158,6 +158,18 @@ restore:
 	$(COMPOSE) stop web
 	$(COMPOSE) exec -T backup bulletin-backup restore "$(BACKUP)" --yes; \
 	  status=$$?; $(COMPOSE) start web; exit $$status
+
+# PostgreSQL onto another image (a new major): dump, keep the old data files
+# in a volume of their own, restore into the new image, compare every table.
+POSTGRES_IMAGE ?=
+## move PostgreSQL to a new image: make pg-upgrade POSTGRES_IMAGE=postgres:17-bookworm
+pg-upgrade:
+	@test -n "$(POSTGRES_IMAGE)" || { echo "make pg-upgrade: name the image: make pg-upgrade POSTGRES_IMAGE=postgres:17-bookworm" >&2; exit 2; }
+	COMPOSE="$(COMPOSE)" deploy/compose/pg-upgrade "$(POSTGRES_IMAGE)"
+
+## back to the data and image the last make pg-upgrade kept
+pg-upgrade-rollback:
+	COMPOSE="$(COMPOSE)" deploy/compose/pg-upgrade --rollback
 
 ## list the backups the backup service keeps
 backups:

@@ -128,6 +128,7 @@ class LoopbackStack:
     # Proxies in front that end TLS (NGINX_FRONT_PROXIES), and nginx's plain
     # HTTP port for them; empty: nginx is the edge.
     front_proxies: str = ""
+    front_proxy_protocol: bool = False  # they send the PROXY protocol header
     front_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -254,6 +255,7 @@ class LoopbackStack:
                     "NGINX_ENVSUBST_OUTPUT_DIR": str(self.prefix / "conf.d"),
                     "NGINX_FRONT_PROXIES": self.front_proxies,
                     "NGINX_FRONT_PROXY_LISTEN": f"127.0.0.1:{self.front_port}",
+                    "NGINX_FRONT_PROXY_PROTOCOL": "1" if self.front_proxy_protocol else "0",
                 },
                 check=True,
                 capture_output=True,

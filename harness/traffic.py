@@ -25,6 +25,7 @@ class Traffic:
     answers: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     headers_seen: Counter = field(default_factory=Counter)
+    writes_acknowledged: int = 0  # POSTs answered 201: what the database must hold
     watch_header: str | None = None  # count this response header's values
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -63,6 +64,8 @@ class Traffic:
                 outcome, failed, seen, said = type(error).__name__, True, "-", str(error)[:120]
             with self._lock:
                 self.answers[outcome] += 1
+                if method == "POST" and outcome == "201":
+                    self.writes_acknowledged += 1
                 if self.watch_header:
                     self.headers_seen[seen] += 1
                 if failed:

@@ -110,3 +110,94 @@ def test_health_probes_never_wait(database_url):
     assert "database unreachable" in answer.json["reason"]
     with app.app_context():
         db.engine.dispose()
+
+
+def cut_own_connection(database_url: str) -> None:
+    """End this request's session from outside, as a PostgreSQL restart does."""
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+    other = psycopg2.connect(database_url)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        other.commit()
+    finally:
+        other.close()
+    connection = db.session.connection().connection.dbapi_connection
+    deadline = time.monotonic() + 5
+    while not _closed_by_server(connection):
+        assert time.monotonic() < deadline, "the server never ended the session"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def cut_app(database_url):
+    """An app with three views whose connection is cut on their first run: a
+    read, a write cut before its commit, and a write cut after it."""
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
+    )
+    runs: list[str] = []
+
+    def probe_rows() -> int:
+        return db.session.execute(text("SELECT count(*) FROM cut_probe")).scalar()
+
+    @app.get("/cut/read")
+    def read():
+        runs.append("read")
+        if len(runs) == 1:
+            cut_own_connection(database_url)
+        return str(db.session.execute(text("SELECT 42")).scalar())
+
+    @app.post("/cut/before-commit")
+    def before_commit():
+        runs.append("write")
+        db.session.execute(text("INSERT INTO cut_probe VALUES (1)"))
+        if len(runs) == 1:
+            cut_own_connection(database_url)
+        db.session.commit()
+        return str(probe_rows())
+
+    @app.post("/cut/after-commit")
+    def after_commit():
+        runs.append("write")
+        db.session.execute(text("INSERT INTO cut_probe VALUES (1)"))
+        db.session.commit()
+        cut_own_connection(database_url)
+        return str(probe_rows())
+
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE cut_probe (n integer)"))
+        db.session.commit()
+    try:
+        yield app, runs, probe_rows
+    finally:
+        with app.app_context():
+            db.session.execute(text("DROP TABLE cut_probe"))
+            db.session.commit()
+            db.engine.dispose()
+
+
+def test_a_read_whose_connection_was_cut_runs_again(cut_app):
+    app, runs, _ = cut_app
+    answer = app.test_client().get("/cut/read")
+    assert answer.status_code == 200
+    assert answer.text == "42"
+    assert runs == ["read", "read"]
+
+
+def test_a_write_cut_before_its_commit_is_done_once(cut_app):
+    app, runs, probe_rows = cut_app
+    answer = app.test_client().post("/cut/before-commit")
+    assert answer.status_code == 200
+    assert runs == ["write", "write"]
+    with app.app_context():
+        assert probe_rows() == 1  # the cut run's insert was rolled back by the server
+
+
+def test_a_request_that_committed_is_never_run_again(cut_app):
+    app, runs, probe_rows = cut_app
+    answer = app.test_client().post("/cut/after-commit")
+    assert answer.status_code == 503  # the friendly outage answer, not a second write
+    assert runs == ["write"]
+    with app.app_context():
+        assert probe_rows() == 1

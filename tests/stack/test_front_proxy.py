@@ -1,7 +1,9 @@
 """TLS ended in front of nginx (NGINX_FRONT_PROXIES): a second nginx ends TLS
-and passes plain HTTP on, as a host's reverse proxy or a load balancer does.
-The app's sign-in limit and nginx's log see the outer client's address; a
-request that does not come from the configured proxy cannot set it.
+and passes plain HTTP on with X-Forwarded-For, as a host's reverse proxy
+does; or a TCP proxy ends TLS and sends the PROXY protocol header, as a load
+balancer does (NGINX_FRONT_PROXY_PROTOCOL=1). The app's sign-in limit and
+nginx's log see the outer client's address; a request that does not come
+from the configured proxy cannot set it.
 
 Loopback has many addresses: the browsers here are 127.0.0.5 and up, the
 proxy in front connects from 127.0.0.2, the one address nginx believes."""
@@ -10,7 +12,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,8 +66,55 @@ class From(HTTPAdapter):
         return super().init_poolmanager(*args, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def fronted(tmp_path_factory) -> Iterator[tuple[LoopbackStack, int]]:
+class ProxyProtocolFront:
+    """A TCP proxy that ends TLS and opens each upstream connection with the
+    PROXY protocol's v1 line, from PROXY_ADDRESS."""
+
+    def __init__(self, certs: Path, inner: int) -> None:
+        self.inner = inner
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(certs / "server/server.crt", certs / "server/server.key")
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, (address, port) = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client, address, port), daemon=True).start()
+
+    def _serve(self, client: socket.socket, address: str, port: int) -> None:
+        try:
+            tls = self.context.wrap_socket(client, server_side=True)
+            upstream = socket.create_connection(
+                ("127.0.0.1", self.inner), source_address=(PROXY_ADDRESS, 0)
+            )
+        except OSError:
+            client.close()
+            return
+        upstream.sendall(f"PROXY TCP4 {address} 127.0.0.1 {port} {self.inner}\r\n".encode())
+        for source, sink in ((tls, upstream), (upstream, tls)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture(scope="module", params=["x-forwarded-for", "proxy-protocol"])
+def fronted(request, tmp_path_factory) -> Iterator[tuple[LoopbackStack, int]]:
     if not os.path.exists(NGINX):
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     if not shutil.which("redis-server"):
@@ -78,6 +130,7 @@ def fronted(tmp_path_factory) -> Iterator[tuple[LoopbackStack, int]]:
             sign_in_rate="100r/s",
             sign_in_burst=1000,
             front_proxies=PROXY_ADDRESS,
+            front_proxy_protocol=request.param == "proxy-protocol",
         )
         outer_port = free_port()
         prefix = inner.prefix
@@ -92,6 +145,11 @@ def fronted(tmp_path_factory) -> Iterator[tuple[LoopbackStack, int]]:
         )  # fmt: skip
         try:
             inner.start()
+            if request.param == "proxy-protocol":
+                front = ProxyProtocolFront(inner.certs, inner.front_port)
+                yield inner, front.port
+                front.stop()
+                return
             outer = subprocess.Popen(
                 [NGINX, "-p", str(prefix), "-c", str(conf)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -38,7 +38,8 @@ def serves_the_debugger(tmp_path: Path, *args: str) -> tuple[bool, str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                response = requests.get(f"http://127.0.0.1:{port}{DEBUGGER_JS}", timeout=5)
+                # The reloader's first scan of the tree is slow on a busy machine.
+                response = requests.get(f"http://127.0.0.1:{port}{DEBUGGER_JS}", timeout=60)
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:

@@ -24,8 +24,9 @@ def images() -> list[str]:
         services = yaml.safe_load((ROOT / name).read_text()).get("services", {})
         found += [s["image"] for s in services.values() if "image" in s]
     found += re.findall(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.M)
-    built_here = re.compile(r"^(\$\{[A-Z_]+:-)?bulletin-")
-    return [image for image in found if not built_here.match(image)]
+    # An operator's choice with the file's default (POSTGRES_IMAGE): the default counts.
+    found = [re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", image) for image in found]
+    return [image for image in found if not image.startswith("bulletin-")]
 
 
 def test_every_image_names_a_release():

@@ -104,6 +104,8 @@ def wait_for_restarts(engine: Engine, seconds: float) -> None:
             except dialect.loaded_dbapi.OperationalError as error:
                 restarting = any(sign in str(error).lower() for sign in RESTARTING)
                 if not restarting or time.monotonic() >= deadline:
+                    if has_request_context():
+                        g.db_unreachable = True  # waited already: never run it again
                     raise
                 time.sleep(RETRY_EVERY_SECONDS)
 
@@ -138,7 +140,7 @@ def _note_committed(_session: Any) -> None:
 def _may_run_again(error: DBAPIError) -> bool:
     if not error.connection_invalidated or request.blueprint == "health":
         return False
-    if g.get("db_retried") or g.get("db_committed"):
+    if g.get("db_retried") or g.get("db_committed") or g.get("db_unreachable"):
         return False
     if not g.get("db_commit_sent") or g.get("db_commit_after_cut"):
         return True

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from sqlalchemy import create_engine, text
 
 from certs import generate_local_certs
@@ -51,6 +52,43 @@ http {{
     include conf.d/*.conf;
 }}
 """
+
+
+def missing_parts() -> str | None:
+    """Why a loopback stack cannot start here, or None; the PostgreSQL URL
+    comes from TEST_DATABASE_URL."""
+    if not os.path.exists(NGINX):
+        return "nginx is not installed (apt-get install nginx-light)"
+    if not shutil.which("redis-server"):
+        return "redis-server is not installed (apt-get install redis-server)"
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return "PostgreSQL not configured: set TEST_DATABASE_URL (see .ci/run)"
+    return None
+
+
+class FromAddress(HTTPAdapter):
+    """Connect from a given local address (127.0.0.0/8 is all loopback), as
+    from one browser of many."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def pipe(source, sink) -> None:
+    """Copy bytes from one socket to the other until either closes (a
+    forwarder's half; run one thread each way)."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        sink.close()
 
 
 def render_templates(source: Path, target: Path, variables: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bulletin import create_app
 from bulletin.extensions import db
 from bulletin.runtime.pool import _closed_by_server
+from harness.loopback import pipe
 from harness.waiting import free_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -44,17 +45,7 @@ class Forwarder:
                 return
             upstream = socket.create_connection(self.target)
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            sink.close()
+                threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
 
     def stop(self) -> None:
         if self.server is not None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import email
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from harness.loopback import NGINX, LoopbackStack, own_database
+from harness.loopback import LoopbackStack, missing_parts, own_database
 from harness.waiting import free_port, wait_for
 from tests.browser.chromium import start_browser
 from tests.https_checks import Stack
@@ -46,13 +45,9 @@ class Mailbox:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    if not os.path.exists(NGINX):
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    database_url = os.environ.get("TEST_DATABASE_URL", "")
-    if not database_url:
-        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (see .ci/run)")
+    if reason := missing_parts():
+        pytest.skip(reason)
+    database_url = os.environ["TEST_DATABASE_URL"]
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()

@@ -11,7 +11,6 @@ proxy in front connects from 127.0.0.2, the one address nginx believes."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -21,9 +20,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
-from harness.loopback import NGINX, LoopbackStack, own_database
+from harness.loopback import NGINX, FromAddress, LoopbackStack, missing_parts, own_database, pipe
 from harness.waiting import free_port, wait_for
 
 PROXY_ADDRESS = "127.0.0.2"
@@ -52,18 +50,6 @@ http {{
     }}
 }}
 """
-
-
-class From(HTTPAdapter):
-    """Connections from one loopback address, as from one browser."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kwargs)
 
 
 class ProxyProtocolFront:
@@ -97,17 +83,7 @@ class ProxyProtocolFront:
             return
         upstream.sendall(f"PROXY TCP4 {address} 127.0.0.1 {port} {self.inner}\r\n".encode())
         for source, sink in ((tls, upstream), (upstream, tls)):
-            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            sink.close()
+            threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
 
     def stop(self) -> None:
         self.server.close()
@@ -115,14 +91,9 @@ class ProxyProtocolFront:
 
 @pytest.fixture(scope="module", params=["x-forwarded-for", "proxy-protocol"])
 def fronted(request, tmp_path_factory) -> Iterator[tuple[LoopbackStack, int]]:
-    if not os.path.exists(NGINX):
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    database_url = os.environ.get("TEST_DATABASE_URL", "")
-    if not database_url:
-        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (see .ci/run)")
-    with own_database(database_url, "_front") as url:
+    if reason := missing_parts():
+        pytest.skip(reason)
+    with own_database(os.environ["TEST_DATABASE_URL"], "_front") as url:
         inner = LoopbackStack(
             tmp_path_factory.mktemp("fronted"),
             url,
@@ -165,8 +136,8 @@ def browser(address: str, ca_file: Path) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.verify = str(ca_file)
-    session.mount("https://", From(address))
-    session.mount("http://", From(address))
+    session.mount("https://", FromAddress(address))
+    session.mount("http://", FromAddress(address))
     return session
 
 

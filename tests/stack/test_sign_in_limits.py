@@ -6,7 +6,6 @@ the per-address counts of other tests never mix in."""
 from __future__ import annotations
 
 import os
-import shutil
 from base64 import b64encode
 from collections import Counter
 from collections.abc import Iterator
@@ -14,31 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
-from harness.loopback import NGINX, LoopbackStack, own_database
-
-
-class FromAddress(HTTPAdapter):
-    """Connect from a given local address (127.0.0.0/8 is all loopback)."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kwargs)
+from harness.loopback import FromAddress, LoopbackStack, missing_parts, own_database
 
 
 @pytest.fixture(scope="module")
 def limited_stack(tmp_path_factory) -> Iterator[LoopbackStack]:
-    if not os.path.exists(NGINX) or not shutil.which("redis-server"):
-        pytest.skip("nginx and redis-server are needed (apt-get install nginx-light redis-server)")
-    database_url = os.environ.get("TEST_DATABASE_URL", "")
-    if not database_url:
-        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (see .ci/run)")
-    with own_database(database_url, "_limits") as url:
+    if reason := missing_parts():
+        pytest.skip(reason)
+    with own_database(os.environ["TEST_DATABASE_URL"], "_limits") as url:
         stack = LoopbackStack(
             tmp_path_factory.mktemp("limits"),
             url,

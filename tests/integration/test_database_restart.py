@@ -103,6 +103,76 @@ def test_health_probes_never_wait(database_url):
         db.engine.dispose()
 
 
+class Refuser:
+    """A port that takes each connection and closes it at once, counting them: a
+    database going through a restart, as psycopg2 sees it ("server closed the
+    connection unexpectedly")."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.attempts = 0
+        threading.Thread(target=self._refuse, daemon=True).start()
+
+    def _refuse(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            self.attempts += 1
+            client.close()
+
+
+def test_a_database_away_a_whole_wait_is_then_failed_at_once(database_url):
+    refuser = Refuser()
+    parts = urlsplit(database_url)
+    url = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{refuser.port}")
+    )
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "DB_CONNECT_WAIT": 1})
+    client = app.test_client()
+    try:
+        assert client.get("/").status_code == 503
+        waited = refuser.attempts
+        assert waited > 1, "the first request did not wait for the database"
+        # Down, not restarting: the next request asks once and answers at once.
+        assert client.get("/").status_code == 503
+        assert refuser.attempts == waited + 1
+        assert client.get("/api/v1/tasks").status_code in {401, 503}
+        assert refuser.attempts <= waited + 2
+    finally:
+        refuser.server.close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_a_database_back_is_waited_for_again(database_url):
+    """After an outage, the next restart is ridden out as before."""
+    parts = urlsplit(database_url)
+    forwarder = Forwarder((parts.hostname or "127.0.0.1", parts.port or 5432))
+    url = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{forwarder.port}")
+    )
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "DB_CONNECT_WAIT": 3})
+    client = app.test_client()
+    timer = threading.Timer(0.2, forwarder.start)
+    try:
+        assert client.get("/").status_code == 503  # away a whole wait: down
+        forwarder.start()
+        assert client.get("/").status_code == 200  # back: down no more
+        forwarder.stop()
+        with app.app_context():
+            db.engine.dispose()  # the next request needs a new connection
+        timer.start()  # a restart: back a moment after the request asks
+        assert client.get("/").status_code == 200
+    finally:
+        timer.cancel()
+        forwarder.stop()
+        with app.app_context():
+            db.engine.dispose()
+
+
 def cut_own_connection(database_url: str) -> None:
     """End this request's session from outside, as a PostgreSQL restart does."""
     pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()

@@ -223,7 +223,11 @@ def started(
     compose.local_certs = folder / "local-certs"
     compose.run("down", "--volumes", "--remove-orphans", check=False)
     try:
-        compose.run("up", "-d", "--build", timeout=1200)
+        # Built first: docker-compose 1.x's `up --build` may reach the worker,
+        # which runs web's image and has no build of its own, before building
+        # web, and then tries to pull that image from a registry.
+        compose.run("build", timeout=1200)
+        compose.run("up", "-d", timeout=1200)
         for service in healthy:
             compose.wait_healthy(service)
         yield compose

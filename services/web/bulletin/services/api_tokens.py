@@ -22,14 +22,17 @@ AUDIENCE = "bulletin-api"
 ALGORITHM = "HS256"
 
 
-def _signing_key() -> bytes:
+def signing_key(secret_key: str) -> bytes:
     """A 32-byte key of its own, derived from SECRET_KEY.
 
     Tokens signed with it cannot pass for the app's other signed values,
     and it meets HS256's key length whatever length SECRET_KEY has.
     """
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hashlib.sha256(b"bulletin.api-token:" + secret).digest()
+    return hashlib.sha256(b"bulletin.api-token:" + secret_key.encode()).digest()
+
+
+def _signing_key() -> bytes:
+    return signing_key(current_app.config["SECRET_KEY"])
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ Three things keep a restart (a few seconds) from failing requests:
   listening yet, starting up, shutting down) is tried again for up to
   DB_CONNECT_WAIT seconds, so a request waits for the database instead of
   failing. Health probes never wait: /readyz must say at once that it is away.
-  Once a request waited the whole time in vain, the database is taken as down
-  and requests stop waiting until a connection succeeds again.
 
 - A request whose connection the server ended under it (a restart ends every
   session, mid-query or between two) runs once more on a new connection, as
@@ -29,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import select
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -93,37 +90,24 @@ def ping_idle_connections(engine: Engine) -> None:
 
 
 def wait_for_restarts(engine: Engine, seconds: float) -> None:
-    """New connections to a restarting PostgreSQL are tried again for ``seconds``.
-
-    A database that stayed away that long is down, not restarting: until a
-    connection succeeds again, requests try once and answer the 503 at once,
-    instead of each holding a worker thread for the whole wait."""
+    """New connections to a restarting PostgreSQL are tried again for ``seconds``."""
     if engine.dialect.name != "postgresql" or seconds <= 0:
         return
-    down = threading.Event()
 
     @event.listens_for(engine, "do_connect")
     def connect_patiently(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        patient = has_request_context() and request.blueprint != "health" and not down.is_set()
+        patient = has_request_context() and request.blueprint != "health"
         deadline = time.monotonic() + (seconds if patient else 0)
         while True:
             try:
-                connection = dialect.connect(*cargs, **cparams)
+                return dialect.connect(*cargs, **cparams)
             except dialect.loaded_dbapi.OperationalError as error:
                 restarting = any(sign in str(error).lower() for sign in RESTARTING)
                 if not restarting or time.monotonic() >= deadline:
                     if has_request_context():
                         g.db_unreachable = True  # waited already: never run it again
-                    if restarting and patient:
-                        down.set()
-                        log.warning(
-                            "database away for %ss: failing at once until it is back", seconds
-                        )
                     raise
                 time.sleep(RETRY_EVERY_SECONDS)
-            else:
-                down.clear()
-                return connection
 
 
 def retry_cut_requests(app: Flask, engine: Engine, session: Any) -> None:

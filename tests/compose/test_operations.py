@@ -666,7 +666,7 @@ class TestPostgresUpgrade:
 
 
 class TestFaults:
-    def test_a_database_away_is_a_friendly_503_and_a_restart_costs_no_request(self, ops: Compose):
+    def test_a_database_away_is_a_friendly_503(self, ops: Compose):
         web_started = web_started_at(ops)
         token = api_token(ops)
         get(ops, "/")
@@ -705,19 +705,30 @@ class TestFaults:
         assert get(ops, "/readyz").status_code == 200
         assert web_started_at(ops) == web_started, "web was not restarted"
 
-        # `docker compose restart db` under a steady stream of reads and writes:
-        # requests wait for it (DB_CONNECT_WAIT), and one whose session the
-        # restart ended runs again, so no request fails and every acknowledged
-        # write is stored once.
+    def test_a_database_restart_costs_no_request(self, ops: Compose):
+        """`docker compose restart db` under a steady stream of reads and writes:
+        requests wait for it (DB_CONNECT_WAIT), and one whose session the
+        restart ended runs again, so no request fails and every acknowledged
+        write is stored once."""
+        web_started = web_started_at(ops)
+        token = api_token(ops)
         tasks = "SELECT count(*) FROM tasks"
         before = int(psql(ops, tasks))
         with Traffic(base_url(ops), ca_file(ops), token=token) as traffic:
             traffic.wait_for_answers(30)
+            began = time.monotonic()
             ops.run("restart", "db")
             ops.wait_healthy("db")
+            restart_took = time.monotonic() - began
             traffic.wait_for_answers(60)
-        said = [line for line in ops.logs("web").splitlines() if "database" in line]
-        assert traffic.failures == [], (traffic.failures[:20], said[-20:])
+        if traffic.failures:
+            said = [line for line in ops.logs("web").splitlines() if "database" in line]
+            pytest.fail(
+                f"the restart took {restart_took:.1f} s to a healthy db; failed requests:\n"
+                + "\n".join(traffic.failures[:20])
+                + "\nweb said:\n" + "\n".join(said[-20:])
+                + "\ndb said:\n" + ops.logs("db")[-3000:]
+            )
         assert traffic.writes_acknowledged > 0
         assert int(psql(ops, tasks)) - before == traffic.writes_acknowledged
         assert web_started_at(ops) == web_started

@@ -726,8 +726,10 @@ class TestFaults:
             pytest.fail(
                 f"the restart took {restart_took:.1f} s to a healthy db; failed requests:\n"
                 + "\n".join(traffic.failures[:20])
-                + "\nweb said:\n" + "\n".join(said[-20:])
-                + "\ndb said:\n" + ops.logs("db")[-3000:]
+                + "\nweb said:\n"
+                + "\n".join(said[-20:])
+                + "\ndb said:\n"
+                + ops.logs("db")[-3000:]
             )
         assert traffic.writes_acknowledged > 0
         assert int(psql(ops, tasks)) - before == traffic.writes_acknowledged

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from bulletin import create_app
 from bulletin.extensions import db
-from bulletin.runtime.pool import _closed_by_server
+from bulletin.runtime.pool import MAX_RUNS, _closed_by_server
 from harness.loopback import pipe
 from harness.waiting import free_port
 
@@ -139,6 +139,13 @@ def cut_app(database_url):
             cut_own_connection(database_url)
         return str(db.session.execute(text("SELECT 42")).scalar())
 
+    @app.get("/cut/read/<int:times>")
+    def read_cut_again(times: int):
+        runs.append("read")
+        if len(runs) <= times:
+            cut_own_connection(database_url)
+        return str(db.session.execute(text("SELECT 42")).scalar())
+
     @app.post("/cut/before-commit")
     def before_commit():
         runs.append("write")
@@ -174,6 +181,22 @@ def test_a_read_whose_connection_was_cut_runs_again(cut_app):
     assert answer.status_code == 200
     assert answer.text == "42"
     assert runs == ["read", "read"]
+
+
+def test_a_read_cut_twice_runs_a_third_time(cut_app):
+    # A restart may end the session a request ran again on, too.
+    app, runs, _ = cut_app
+    answer = app.test_client().get(f"/cut/read/{MAX_RUNS - 1}")
+    assert answer.status_code == 200
+    assert runs == ["read"] * MAX_RUNS
+
+
+def test_a_request_cut_every_time_answers_the_friendly_503(cut_app):
+    app, runs, _ = cut_app
+    answer = app.test_client().get(f"/cut/read/{MAX_RUNS}")
+    assert answer.status_code == 503
+    assert "Bulletin will be back in a moment" in answer.text
+    assert runs == ["read"] * MAX_RUNS
 
 
 def test_a_write_cut_before_its_commit_is_done_once(cut_app):

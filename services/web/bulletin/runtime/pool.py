@@ -10,16 +10,17 @@ Three things keep a restart (a few seconds) from failing requests:
   nobody announced (a firewall, a proxy). pool_pre_ping would ask at every
   checkout: one more round trip in every request.
 - A new connection that the server refuses because it is restarting (not
-  listening yet, starting up, shutting down) is tried again for up to
-  DB_CONNECT_WAIT seconds, so a request waits for the database instead of
-  failing. Health probes never wait: /readyz must say at once that it is away.
+  listening yet, starting up, shutting down) is tried again until the
+  database has been away DB_CONNECT_WAIT seconds, so a request waits for the
+  database instead of failing. The wait counts from the outage's start, not
+  each request's: when it is longer, requests answer the friendly 503 at once
+  (bulletin/errors.py) instead of each holding a worker thread for the whole
+  wait. Health probes never wait: /readyz must say at once that it is away.
 
 - A request whose connection the server ended under it (a restart ends every
-  session, mid-query or between two) runs once more on a new connection, as
-  long as it committed nothing: the server rolled back whatever it had, so
-  the second run does the work once, not twice (``retry_cut_requests``).
-
-A database away for longer still answers the friendly 503 (bulletin/errors.py).
+  session, mid-query or between two) runs again on a new connection, up to
+  MAX_RUNS times, as long as it committed nothing: the server rolled back
+  whatever it had, so the work is done once, not twice (``retry_cut_requests``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 IDLE_PING_SECONDS = 1.0
 RETRY_EVERY_SECONDS = 0.25
+MAX_RUNS = 3  # a cut request runs again twice: a restart may end two of its sessions
 # What psycopg2 says while PostgreSQL restarts; anything else fails at once.
 RESTARTING = (
     "connection refused",
@@ -50,6 +52,12 @@ RESTARTING = (
     # A container restarting: Docker's DNS drops its name, its address has no one.
     "could not translate host name",
     "no route to host",
+    # A connection the server dropped while it went down or came up.
+    "connection reset by peer",
+    "could not receive data from server",
+    "not yet accepting connections",
+    "timeout expired",
+    "connection timed out",
 )
 # SQLSTATEs of a server that ended the session itself (admin_shutdown,
 # crash_shutdown, cannot_connect_now): it aborted the transaction, COMMIT included.
@@ -89,29 +97,61 @@ def ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError(f"an idle connection was gone: {error}") from error
 
 
+class Outage:
+    """When this process first, and last, failed to reach the database. Failures
+    further apart than the wait are separate outages: a restart after a long
+    gap in traffic is waited for in full."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self.began: float | None = None
+        self.last_failed = 0.0
+
+    def deadline(self, now: float) -> float:
+        if self.began is None or now - self.last_failed > self.wait:
+            return now + self.wait
+        return max(now, self.began + self.wait)
+
+    def failed(self, now: float) -> None:
+        if self.began is None or now - self.last_failed > self.wait:
+            self.began = now
+        self.last_failed = now
+
+    def ended(self) -> None:
+        self.began = None
+
+
 def wait_for_restarts(engine: Engine, seconds: float) -> None:
-    """New connections to a restarting PostgreSQL are tried again for ``seconds``."""
+    """New connections to a restarting PostgreSQL are tried again until it has
+    been away ``seconds``."""
     if engine.dialect.name != "postgresql" or seconds <= 0:
         return
+    outage = Outage(seconds)
 
     @event.listens_for(engine, "do_connect")
     def connect_patiently(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         patient = has_request_context() and request.blueprint != "health"
-        deadline = time.monotonic() + (seconds if patient else 0)
+        deadline = outage.deadline(time.monotonic()) if patient else 0.0
         while True:
             try:
-                return dialect.connect(*cargs, **cparams)
+                connection = dialect.connect(*cargs, **cparams)
             except dialect.loaded_dbapi.OperationalError as error:
                 restarting = any(sign in str(error).lower() for sign in RESTARTING)
-                if not restarting or time.monotonic() >= deadline:
+                now = time.monotonic()
+                if restarting:
+                    outage.failed(now)
+                if not restarting or now >= deadline:
                     if has_request_context():
                         g.db_unreachable = True  # waited already: never run it again
                     raise
                 time.sleep(RETRY_EVERY_SECONDS)
+            else:
+                outage.ended()
+                return connection
 
 
 def retry_cut_requests(app: Flask, engine: Engine, session: Any) -> None:
-    """Run a request again, once, when its connection was cut and nothing of it
+    """Run a request again, up to MAX_RUNS in all, when its connection was cut and nothing of it
     can have been committed: no commit finished earlier in the request, and
     none was under way, unless the server had ended the session before the
     COMMIT was sent or says it ended it (then it rolled the transaction back).
@@ -140,7 +180,7 @@ def _note_committed(_session: Any) -> None:
 def _may_run_again(error: DBAPIError) -> bool:
     if not error.connection_invalidated or request.blueprint == "health":
         return False
-    if g.get("db_retried") or g.get("db_committed") or g.get("db_unreachable"):
+    if g.get("db_runs", 1) >= MAX_RUNS or g.get("db_committed") or g.get("db_unreachable"):
         return False
     if not g.get("db_commit_sent") or g.get("db_commit_after_cut"):
         return True
@@ -149,19 +189,19 @@ def _may_run_again(error: DBAPIError) -> bool:
 
 def _once_more_if_cut(step: Callable[[], Any], session: Any) -> Callable[[], Any]:
     def run() -> Any:
-        try:
-            return step()
-        except DBAPIError as error:
-            if not _may_run_again(error):
-                raise
-            g.db_retried = True
-            g.db_commit_sent = g.db_commit_after_cut = False
-            log.warning(
-                "database connection cut on %s %s, running it again: %s",
-                request.method, request.path, str(error.orig).strip().splitlines()[0],
-            )  # fmt: skip
-            with contextlib.suppress(DBAPIError):
-                session.rollback()
-            return step()
+        while True:
+            try:
+                return step()
+            except DBAPIError as error:
+                if not _may_run_again(error):
+                    raise
+                g.db_runs = g.get("db_runs", 1) + 1
+                g.db_commit_sent = g.db_commit_after_cut = False
+                log.warning(
+                    "database connection cut on %s %s, running it again: %s",
+                    request.method, request.path, str(error.orig).strip().splitlines()[0],
+                )  # fmt: skip
+                with contextlib.suppress(DBAPIError):
+                    session.rollback()
 
     return run

@@ -197,8 +197,8 @@ class Config:
     WEB_REPLICAS = 1
     GUNICORN_THREADS = DEFAULT_THREADS
     DB_MAX_OVERFLOW = 2
-    # Seconds a request waits for a restarting PostgreSQL before the friendly 503
-    # (bulletin/runtime/pool.py); 0: never wait.
+    # Seconds of an outage requests wait through for a restarting PostgreSQL,
+    # counted from its start, before the friendly 503 (runtime/pool.py); 0: never.
     DB_CONNECT_WAIT = 10.0
     # Behind nginx: how many proxies set each X-Forwarded-* header (0 = no
     # proxy, so clients cannot forge their address). Compose sets 1.

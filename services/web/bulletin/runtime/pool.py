@@ -1,6 +1,6 @@
 """Database connections that ride out a PostgreSQL restart.
 
-Three things keep a restart (a few seconds) from failing requests:
+Four things keep a restart (a few seconds) from failing requests:
 
 - A pooled connection the server closed is noticed before use, at no cost:
   PostgreSQL sends a last message and closes its end, so the idle socket
@@ -151,8 +151,8 @@ def wait_for_restarts(engine: Engine, seconds: float) -> None:
 
 
 def retry_cut_requests(app: Flask, engine: Engine, session: Any) -> None:
-    """Run a request again, up to MAX_RUNS in all, when its connection was cut and nothing of it
-    can have been committed: no commit finished earlier in the request, and
+    """Run a request again, up to MAX_RUNS in all, when its connection was cut
+    and nothing of it can have been committed: no commit finished earlier in the request, and
     none was under way, unless the server had ended the session before the
     COMMIT was sent or says it ended it (then it rolled the transaction back).
     Before-request hooks run again too (the user's row is read anew); health

@@ -152,9 +152,10 @@ def wait_for_restarts(engine: Engine, seconds: float) -> None:
 
 def retry_cut_requests(app: Flask, engine: Engine, session: Any) -> None:
     """Run a request again, up to MAX_RUNS in all, when its connection was cut
-    and nothing of it can have been committed: no commit finished earlier in the request, and
-    none was under way, unless the server had ended the session before the
-    COMMIT was sent or says it ended it (then it rolled the transaction back).
+    and nothing of it can have been committed: no commit finished earlier in
+    the request, and none was under way, unless the server had ended the
+    session before the COMMIT was sent or says it ended it (then it rolled the
+    transaction back).
     Before-request hooks run again too (the user's row is read anew); health
     probes are never retried."""
 

@@ -52,12 +52,9 @@ dev: venv
 	$(FLASK) run $(DEV_FLAGS) --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
-# Two pytest-xdist workers: the Docker suites on one, the rest beside them on
-# the other (tests/conftest.py groups them); PYTEST_PARALLEL= runs all in one.
-PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 ## run every test suite (PYTEST_ARGS=... for some; sets up .venv first)
 test: venv $(K8S_VENV)/bin/.installed
-	@$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 

@@ -26,11 +26,6 @@ from bulletin.services import accounts
 from tests.support import PASSWORD, Auth
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-# The suites that drive Docker run one after another on one pytest-xdist
-# worker (they share the engine, and Swarm turns it into a swarm); the rest run
-# beside them on the other (make test runs `-n 2 --dist loadgroup`), so the
-# run lasts about as long as the Docker suites alone.
-DOCKER_SUITES = ("tests/compose/", "tests/swarm/")
 # Rows that migrations insert and tests keep.
 KEPT_TABLES = {"roles", "alembic_version"}
 
@@ -43,13 +38,6 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, where every component must be present: {reason}"
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items):
-    for item in items:
-        group = "docker" if item.nodeid.startswith(DOCKER_SUITES) else "local"
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def reset_database(url: str) -> None:

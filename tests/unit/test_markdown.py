@@ -45,13 +45,19 @@ def _filled(fragment: str) -> str:
     return (fragment * (POST_MAX // len(fragment) + 1))[:POST_MAX]
 
 
+# The pathologies these families had cost tens of seconds; a post now takes
+# a few hundredths of a second. The bound is this process's CPU time, which
+# other work on the machine does not stretch, with a wide margin: the figures
+# are in make bench, this guards against a family turning pathological again.
+CPU_SECONDS_ALLOWED = 5.0
+
+
 @pytest.mark.parametrize("fragment", SLOW_FAMILIES + NESTED_FAMILIES)
-def test_any_post_renders_or_is_refused_in_well_under_a_second(fragment):
-    # A generous bound: the figures are in make bench; this guards the families.
-    started = time.perf_counter()
+def test_any_post_renders_or_is_refused_without_a_pathological_cost(fragment):
+    started = time.process_time()
     with contextlib.suppress(TooDeeplyNested):
         render_markdown(_filled(fragment))
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < CPU_SECONDS_ALLOWED
 
 
 @pytest.mark.parametrize("fragment", NESTED_FAMILIES)

@@ -170,7 +170,7 @@ def retry_cut_requests(app: Flask, engine: Engine, session: Any) -> None:
     if not event.contains(session, "after_commit", _note_committed):
         event.listen(session, "after_commit", _note_committed)
     for name in ("preprocess_request", "dispatch_request"):
-        setattr(app, name, _once_more_if_cut(getattr(app, name), session))
+        setattr(app, name, _again_if_cut(getattr(app, name), session))
 
 
 def _note_committed(_session: Any) -> None:
@@ -188,7 +188,7 @@ def _may_run_again(error: DBAPIError) -> bool:
     return getattr(error.orig, "pgcode", None) in ENDED_BY_SERVER
 
 
-def _once_more_if_cut(step: Callable[[], Any], session: Any) -> Callable[[], Any]:
+def _again_if_cut(step: Callable[[], Any], session: Any) -> Callable[[], Any]:
     def run() -> Any:
         while True:
             try:

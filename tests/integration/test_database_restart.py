@@ -215,3 +215,97 @@ def test_a_request_that_committed_is_never_run_again(cut_app):
     assert runs == ["write"]
     with app.app_context():
         assert probe_rows() == 1
+
+
+class CommitCutter(Forwarder):
+    """A forwarder that cuts the first COMMIT after ``arm``: it passes the
+    COMMIT on and drops the answer ("lands"), or drops the COMMIT itself
+    ("lost"), and closes both ends, as a restart can at that moment."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        super().__init__(target)
+        self.mode: str | None = None
+
+    def arm(self, mode: str) -> None:
+        self.mode = mode
+
+    def _accept(self) -> None:
+        assert self.server is not None
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while data := client.recv(65536):
+                mode, self.mode = (self.mode, None) if b"COMMIT" in data else (None, self.mode)
+                if mode == "lands":
+                    upstream.sendall(data)
+                if mode is not None:
+                    # Both ends at once: the server's answer never reaches the client.
+                    for end in (client, upstream):
+                        end.shutdown(socket.SHUT_RDWR)
+                    return
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            upstream.close()
+
+
+@pytest.fixture
+def commit_cutter(database_url):
+    """An app behind a CommitCutter, with one view that stores a row and
+    answers how many there are."""
+    parts = urlsplit(database_url)
+    cutter = CommitCutter((parts.hostname or "127.0.0.1", parts.port or 5432))
+    cutter.start()
+    url = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{cutter.port}")
+    )
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    runs: list[str] = []
+
+    @app.post("/store")
+    def store():
+        runs.append("write")
+        db.session.execute(text("INSERT INTO commit_probe VALUES (1)"))
+        db.session.commit()
+        return str(db.session.execute(text("SELECT count(*) FROM commit_probe")).scalar())
+
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE commit_probe (n integer)"))
+        db.session.commit()
+    try:
+        yield app, cutter, runs
+    finally:
+        with app.app_context():
+            db.session.execute(text("DROP TABLE commit_probe"))
+            db.session.commit()
+            db.engine.dispose()
+        cutter.stop()
+
+
+def test_a_commit_that_landed_before_its_answer_was_cut_answers_once(commit_cutter):
+    app, cutter, runs = commit_cutter
+    cutter.arm("lands")
+    answer = app.test_client().post("/store")
+    assert cutter.mode is None, "the COMMIT was never cut"
+    assert answer.status_code == 200
+    assert answer.text == "1"  # stored once, and the view went on to answer
+    assert runs == ["write"]
+
+
+def test_a_commit_the_server_never_got_runs_the_request_again(commit_cutter):
+    app, cutter, runs = commit_cutter
+    cutter.arm("lost")
+    answer = app.test_client().post("/store")
+    assert cutter.mode is None, "the COMMIT was never cut"
+    assert answer.status_code == 200
+    assert answer.text == "1"  # the lost run's row was rolled back
+    assert runs == ["write", "write"]

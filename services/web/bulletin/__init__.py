@@ -71,7 +71,12 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     from .runtime.headers import add_security_headers
     from .runtime.logs import configure_logging
     from .runtime.metrics import count_pool_connections, init_metrics
-    from .runtime.pool import ping_idle_connections, retry_cut_requests, wait_for_restarts
+    from .runtime.pool import (
+        ping_idle_connections,
+        retry_cut_requests,
+        settle_cut_commits,
+        wait_for_restarts,
+    )
     from .runtime.proxy import answer_probes_by_any_host, trust_proxy
     from .runtime.sentry import init_sentry
 
@@ -90,8 +95,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     with app.app_context():
         ping_idle_connections(db.engine)
         wait_for_restarts(db.engine, app.config["DB_CONNECT_WAIT"])
+        settle_cut_commits(db.engine, app.config["DB_CONNECT_WAIT"])
         count_pool_connections(db.engine)
-        retry_cut_requests(app, db.engine, db.session)
+        retry_cut_requests(app, db.session)
     init_jobs(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     auth.init_login(app)

@@ -21,6 +21,10 @@ Four things keep a restart (a few seconds) from failing requests:
   session, mid-query or between two) runs again on a new connection, up to
   MAX_RUNS times, as long as it committed nothing: the server rolled back
   whatever it had, so the work is done once, not twice (``retry_cut_requests``).
+- A COMMIT cut before its answer came is in doubt: it may have landed or not.
+  Its transaction id, noted before the COMMIT, is looked up on a new
+  connection (``settle_cut_commits``): committed, the request goes on as if
+  the answer had come; rolled back, it runs again.
 """
 
 from __future__ import annotations
@@ -150,22 +154,70 @@ def wait_for_restarts(engine: Engine, seconds: float) -> None:
                 return connection
 
 
-def retry_cut_requests(app: Flask, engine: Engine, session: Any) -> None:
-    """Run a request again, up to MAX_RUNS in all, when its connection was cut
-    and nothing of it can have been committed: no commit finished earlier in
-    the request, and none was under way, unless the server had ended the
-    session before the COMMIT was sent or says it ended it (then it rolled the
-    transaction back).
-    Before-request hooks run again too (the user's row is read anew); health
-    probes are never retried."""
+def settle_cut_commits(engine: Engine, seconds: float) -> None:
+    """Learn what became of a COMMIT whose answer was cut. Noting the
+    transaction id costs one round trip per commit; without it a write cut at
+    its COMMIT could only answer 503, as nobody knew whether it was stored."""
+    if engine.dialect.name != "postgresql":
+        return
+    dialect = engine.dialect
+    commit = dialect.do_commit
+    cut = dialect.loaded_dbapi.OperationalError
 
-    @event.listens_for(engine, "commit")
-    def note_commit_sent(connection: Any) -> None:
+    def do_commit(connection: Any) -> None:
+        cursor = connection.cursor()
+        # NULL for a transaction that wrote nothing: there is nothing to lose.
+        cursor.execute("SELECT pg_current_xact_id_if_assigned()::text")
+        (xid,) = cursor.fetchone()
+        cursor.close()
         if has_request_context():
             g.db_commit_sent = True
-            # The server's goodbye already waiting: it ended the session first.
-            g.db_commit_after_cut = _closed_by_server(connection.connection.dbapi_connection)
+        try:
+            commit(connection)
+        except cut as error:
+            ended = getattr(error, "pgcode", None) in ENDED_BY_SERVER
+            outcome = "aborted" if xid is None or ended else _outcome(engine, xid, seconds)
+            if has_request_context():
+                g.db_commit_outcome = outcome
+            if outcome != "committed":
+                raise
+            log.warning("a COMMIT's answer was cut, but it committed: %s", str(error).strip())
+            connection.invalidate(error, soft=True)  # reconnected at its next checkout
 
+    dialect.do_commit = do_commit
+
+
+def _outcome(engine: Engine, xid: str, seconds: float) -> str:
+    """"committed", "aborted" or "unknown" (the database did not come back in
+    time, or still runs the transaction: a cut that was not a restart)."""
+    deadline = time.monotonic() + seconds
+    try:
+        connection = engine.raw_connection()  # waits for a restart like any other
+    except DBAPIError:
+        return "unknown"
+    try:
+        cursor = connection.cursor()
+        while True:
+            cursor.execute("SELECT pg_xact_status(%s::xid8)", (xid,))
+            (status,) = cursor.fetchone()
+            if status != "in progress" or time.monotonic() >= deadline:
+                break
+            time.sleep(RETRY_EVERY_SECONDS / 5)
+        connection.rollback()
+    except Exception:
+        return "unknown"
+    finally:
+        connection.close()
+    return status if status in ("committed", "aborted") else "unknown"
+
+
+def retry_cut_requests(app: Flask, session: Any) -> None:
+    """Run a request again, up to MAX_RUNS in all, when its connection was cut
+    and nothing of it can have been committed: no commit finished earlier in
+    the request, and none was under way, or the one under way was rolled back
+    (``settle_cut_commits``).
+    Before-request hooks run again too (the user's row is read anew); health
+    probes are never retried."""
     # One listener, however many apps share the session (the tests make many).
     if not event.contains(session, "after_commit", _note_committed):
         event.listen(session, "after_commit", _note_committed)
@@ -183,9 +235,7 @@ def _may_run_again(error: DBAPIError) -> bool:
         return False
     if g.get("db_runs", 1) >= MAX_RUNS or g.get("db_committed") or g.get("db_unreachable"):
         return False
-    if not g.get("db_commit_sent") or g.get("db_commit_after_cut"):
-        return True
-    return getattr(error.orig, "pgcode", None) in ENDED_BY_SERVER
+    return not g.get("db_commit_sent") or g.get("db_commit_outcome") == "aborted"
 
 
 def _again_if_cut(step: Callable[[], Any], session: Any) -> Callable[[], Any]:
@@ -197,7 +247,7 @@ def _again_if_cut(step: Callable[[], Any], session: Any) -> Callable[[], Any]:
                 if not _may_run_again(error):
                     raise
                 g.db_runs = g.get("db_runs", 1) + 1
-                g.db_commit_sent = g.db_commit_after_cut = False
+                g.db_commit_sent = g.db_commit_outcome = None
                 log.warning(
                     "database connection cut on %s %s, running it again: %s",
                     request.method, request.path, str(error.orig).strip().splitlines()[0],

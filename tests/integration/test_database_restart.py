@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from bulletin import create_app
 from bulletin.extensions import db
-from bulletin.runtime.pool import MAX_RUNS, _closed_by_server
+from bulletin.runtime.pool import MAX_RUNS, _closed_by_server, autocommit
 from harness.loopback import pipe
 from harness.waiting import free_port
 
@@ -103,9 +103,7 @@ def test_health_probes_never_wait(database_url):
         db.engine.dispose()
 
 
-def cut_own_connection(database_url: str) -> None:
-    """End this request's session from outside, as a PostgreSQL restart does."""
-    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+def terminate(database_url: str, pid: int) -> None:
     other = psycopg2.connect(database_url)
     try:
         with other.cursor() as cursor:
@@ -113,6 +111,11 @@ def cut_own_connection(database_url: str) -> None:
         other.commit()
     finally:
         other.close()
+
+
+def cut_own_connection(database_url: str) -> None:
+    """End this request's session from outside, as a PostgreSQL restart does."""
+    terminate(database_url, db.session.execute(text("SELECT pg_backend_pid()")).scalar())
     connection = db.session.connection().connection.dbapi_connection
     deadline = time.monotonic() + 5
     while not _closed_by_server(connection):
@@ -145,6 +148,15 @@ def cut_app(database_url):
         if len(runs) <= times:
             cut_own_connection(database_url)
         return str(db.session.execute(text("SELECT 42")).scalar())
+
+    @app.get("/cut/autocommit")
+    def autocommit_read():
+        runs.append("read")
+        with autocommit(db.engine) as connection:
+            if len(runs) == 1:
+                pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+                terminate(database_url, pid)
+            return str(connection.execute(text("SELECT 42")).scalar())
 
     @app.post("/cut/before-commit")
     def before_commit():
@@ -181,6 +193,17 @@ def test_a_read_whose_connection_was_cut_runs_again(cut_app):
     assert answer.status_code == 200
     assert answer.text == "42"
     assert runs == ["read", "read"]
+
+
+def test_a_read_outside_a_transaction_whose_connection_was_cut_runs_again(cut_app):
+    app, runs, _ = cut_app
+    answer = app.test_client().get("/cut/autocommit")
+    assert answer.status_code == 200
+    assert answer.text == "42"
+    assert runs == ["read", "read"]
+    # The pool hands the connection back as it was: transactions again.
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is False
 
 
 def test_a_read_cut_twice_runs_a_third_time(cut_app):

@@ -43,3 +43,14 @@ def test_a_connection_the_server_closed_is_replaced_without_a_ping(
     assert client.get("/").status_code == 200
     cut_the_pooled_connection(app, database_url)
     assert client.get("/").status_code == 200
+
+
+def test_a_pinged_connection_is_handed_out_outside_a_transaction(app, monkeypatch):
+    # The ping's SELECT 1 began a transaction (psycopg2 does for any statement);
+    # left open, a read outside a transaction failed on it (runtime/pool.py: autocommit).
+    monkeypatch.setattr(pool, "IDLE_PING_SECONDS", 0)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        with pool.autocommit(db.engine) as connection:
+            assert connection.execute(text("SELECT 42")).scalar() == 42

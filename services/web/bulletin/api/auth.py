@@ -12,7 +12,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from ..errors import api_error
 from ..extensions import db, limiter
 from ..models import Permission, User
-from ..services.api_tokens import Bearer, InvalidToken, bearer_of
+from ..services.api_tokens import Bearer, InvalidToken, caller_row, check_caller, claims_of
 
 REALM = "Bulletin API"
 
@@ -24,8 +24,17 @@ def _bearer_token() -> str | None:
     return request.headers.get("X-Access-Token") or None  # older clients send this
 
 
-def token_required(view: Callable) -> Callable:
-    """Let the view run for a confirmed user with a valid token; else 401 or 403."""
+def token_required(view: Callable | None = None, *, caller_in_view: bool = False) -> Callable:
+    """Let the view run for a confirmed user with a valid token; else 401 or 403.
+
+    With ``caller_in_view`` the view checks the caller in its own statement:
+    a read hands its row of CALLER_COLUMNS to ``check_caller_row``, a write
+    names the token's user and version in its WHERE (``caller_checked``).
+    One round trip fewer on the hottest routes. Should a view do neither,
+    the check still runs after it, before anything is sent.
+    """
+    if view is None:
+        return lambda view: token_required(view, caller_in_view=caller_in_view)
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -38,29 +47,54 @@ def token_required(view: Callable) -> Callable:
                 www_authenticate=WWWAuthenticate("bearer", {"realm": REALM}),
             )
         try:
-            bearer = bearer_of(token)
+            g.api_claims = claims_of(token)
         except InvalidToken as error:
-            raise api_error(
-                401,
-                str(error),
-                www_authenticate=WWWAuthenticate(
-                    "bearer", {"realm": REALM, "error": "invalid_token"}
-                ),
-            ) from None
-        if not bearer.confirmed:
-            raise api_error(
-                403,
-                "Confirm your account first: follow the link in the email "
-                "we sent when you registered.",
-            )
-        g.api_bearer = bearer
-        return view(*args, **kwargs)
+            raise _refused(error) from None
+        if not caller_in_view:
+            api_bearer()
+            return view(*args, **kwargs)
+        answer = view(*args, **kwargs)
+        if not g.get("api_caller_checked"):
+            api_bearer()
+        return answer
 
     return wrapped
 
 
+def _refused(error: InvalidToken) -> Exception:
+    return api_error(
+        401,
+        str(error),
+        www_authenticate=WWWAuthenticate("bearer", {"realm": REALM, "error": "invalid_token"}),
+    )
+
+
+def check_caller_row(row: Any) -> Bearer:
+    """The caller, from a row of CALLER_COLUMNS a view read (None: no such user)."""
+    try:
+        bearer = check_caller(g.api_claims, row)
+    except InvalidToken as error:
+        raise _refused(error) from None
+    if not bearer.confirmed:
+        raise api_error(
+            403,
+            "Confirm your account first: follow the link in the email we sent when you registered.",
+        )
+    g.api_bearer = bearer
+    caller_checked()
+    return bearer
+
+
+def caller_checked() -> None:
+    """The view's own statement checked the caller (a write that names the
+    token's user and version in its WHERE): no check after it."""
+    g.api_caller_checked = True
+
+
 def api_bearer() -> Bearer:
     """The caller's id and permissions: enough for reads, no entity loaded."""
+    if "api_bearer" not in g:
+        return check_caller_row(caller_row(g.api_claims))
     return g.api_bearer
 
 
@@ -77,8 +111,10 @@ def require_permission(permission: Permission) -> None:
 
 
 def _writer_key() -> str:
-    bearer = g.get("api_bearer")
-    return f"user:{bearer.id}" if bearer is not None else request.remote_addr or "-"
+    # The token's user, known from its signature: the limit counts before the
+    # view's own query checks the caller (token_required's caller_in_view).
+    claims = g.get("api_claims")
+    return f"user:{claims.public_id}" if claims is not None else request.remote_addr or "-"
 
 
 # One count of writes per user, across every write route; goes below token_required.

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import url_for
 
-from ..core.pagination import Listing, paginate
+from ..core.pagination import Listing, Page, paginate
 
 PAGING_ARGS = {"cursor", "page", "per_page"}
 
@@ -16,6 +16,14 @@ def page_of(listing: Listing, args: dict[str, Any], endpoint: str, **values: Any
     page = paginate(
         listing, per_page=args["per_page"], cursor=args.get("cursor"), number=args.get("page")
     )
+    return {
+        "items": page.items,
+        "per_page": page.per_page,
+        "links": links_of(page, args, endpoint, **values),
+    }
+
+
+def links_of(page: Page[Any], args: dict[str, Any], endpoint: str, **values: Any) -> dict[str, Any]:
     filters = {
         name: str(value).lower() if isinstance(value, bool) else value
         for name, value in args.items()
@@ -28,11 +36,7 @@ def page_of(listing: Listing, args: dict[str, Any], endpoint: str, **values: Any
         )
 
     return {
-        "items": page.items,
-        "per_page": page.per_page,
-        "links": {
-            "self": link(cursor=args.get("cursor"), page=args.get("page")),
-            "next": link(cursor=page.next_cursor) if page.next_cursor else None,
-            "prev": link(cursor=page.prev_cursor) if page.prev_cursor else None,
-        },
+        "self": link(cursor=args.get("cursor"), page=args.get("page")),
+        "next": link(cursor=page.next_cursor) if page.next_cursor else None,
+        "prev": link(cursor=page.prev_cursor) if page.prev_cursor else None,
     }

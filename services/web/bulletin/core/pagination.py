@@ -167,6 +167,32 @@ def paginate(
     return Page(items, per_page, after if more else None, before)
 
 
+def forward_key(listing: Listing, cursor: str | None, number: int | None) -> list[Any] | None:
+    """The key a forward page starts after ([] for the first page), or None for
+    a page that goes back or by number: ``paginate`` serves those. For views
+    that read a forward page in a query of their own (``forward_page``)."""
+    if number is not None and number > 1:
+        return None
+    if not cursor:
+        return []
+    position = _decode_cursor(cursor)
+    if "after" not in position:
+        return None
+    return _key_values(listing, position["after"])
+
+
+def forward_page(listing: Listing, rows: list[Any], per_page: int, after: list[Any]) -> Page[Any]:
+    """The page of ``rows`` (per_page + 1 of them, or fewer at the end) past
+    ``after``, with the cursors ``paginate`` would give it."""
+    items = rows[:per_page]
+    if not items:
+        return Page([], per_page, None, encode_cursor({"offset": 0}) if after else None)
+    more = len(rows) > per_page
+    next_cursor = encode_cursor({"after": _key_of(listing, items[-1])}) if more else None
+    prev_cursor = encode_cursor({"before": _key_of(listing, items[0])}) if after else None
+    return Page(items, per_page, next_cursor, prev_cursor)
+
+
 def _offset_page(listing: Listing, offset: int, per_page: int, *, numbered: bool) -> Page[Any]:
     if type(offset) is not int or offset < 0:
         raise NotFound(DAMAGED)

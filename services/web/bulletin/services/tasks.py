@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, bindparam, insert, select, true
 
 from ..core.pagination import Listing
 from ..extensions import db
-from ..models import Task
+from ..models import Role, Task, User, utcnow
+from ..runtime.pool import autocommit
+from .api_tokens import CALLER_COLUMNS, Claims, caller_row
+
+# What the API shows of a task, read as columns: no entity to build per row.
+TASK_COLUMNS = (Task.id, Task.title, Task.description, Task.done, Task.created_at, Task.updated_at)
 
 
 def tasks_of(owner_id: int, *, done: bool | None = None) -> Listing:
@@ -15,6 +23,57 @@ def tasks_of(owner_id: int, *, done: bool | None = None) -> Listing:
     if done is not None:
         statement = statement.where(Task.done.is_(done))
     return Listing(statement, keys=(Task.id,), descending=False)
+
+
+def caller_and_tasks(
+    claims: Claims, *, done: bool | None, after: int, limit: int
+) -> tuple[Any, list[Any]]:
+    """The token's caller (a row of CALLER_COLUMNS, or None) and up to ``limit``
+    of their tasks (TASK_COLUMNS) with ids past ``after``, in id order.
+
+    One statement, outside a transaction, on PostgreSQL: the caller's check
+    and the page in one round trip, no BEGIN and no ROLLBACK. SQLite has no
+    LATERAL join, so there it is two queries.
+    """
+    values = {"public_id": claims.public_id, "after": after, "limit": limit, "done": done}
+    if db.engine.dialect.name != "postgresql":
+        caller = caller_row(claims)
+        if caller is None:
+            return None, []
+        page = db.session.execute(
+            _own_page(done is not None), {**values, "owner": caller.caller_id}
+        )
+        return caller, list(page)
+    with autocommit(db.engine) as connection:
+        rows = list(connection.execute(_caller_with_page(done is not None), values))
+    if not rows:
+        return None, []
+    return rows[0], [row for row in rows if row.id is not None]
+
+
+def _page(statement: Select[Any], by_done: bool) -> Select[Any]:
+    statement = statement.where(Task.id > bindparam("after"))
+    if by_done:
+        statement = statement.where(Task.done == bindparam("done"))
+    return statement.order_by(Task.id).limit(bindparam("limit"))
+
+
+@cache
+def _own_page(by_done: bool) -> Select[Any]:
+    return _page(select(*TASK_COLUMNS).where(Task.owner_id == bindparam("owner")), by_done)
+
+
+@cache
+def _caller_with_page(by_done: bool) -> Select[Any]:
+    # Built once per shape: building a statement costs more than running it here.
+    page = _page(select(*TASK_COLUMNS).where(Task.owner_id == User.id), by_done).lateral("page")
+    return (
+        select(*CALLER_COLUMNS, *page.c)
+        .join(Role, User.role_id == Role.id)
+        .outerjoin(page, true())
+        .where(User.public_id == bindparam("public_id"))
+        .order_by(page.c.id)
+    )
 
 
 def find_task(owner_id: int, task_id: int) -> Task | None:
@@ -27,6 +86,50 @@ def create_task(*, owner_id: int, title: str, description: str = "", done: bool 
     db.session.add(task)
     db.session.commit()
     return task
+
+
+def create_own_task(
+    claims: Claims, *, title: str, description: str = "", done: bool = False
+) -> Any | None:
+    """A new task of the token's caller, as a row of TASK_COLUMNS; None when the
+    token no longer stands (revoked, or its user gone or unconfirmed).
+
+    One INSERT that reads the caller and returns the row: no separate check
+    of the caller before it, and no reading the task back after the commit.
+    """
+    now = utcnow()
+    values = {
+        "public_id": claims.public_id,
+        "version": claims.version,
+        "title": title,
+        "description": description,
+        "done": done,
+        "now": now,
+    }
+    row = db.session.execute(_insert_own_task(), values).one_or_none()
+    db.session.commit()
+    return row
+
+
+@cache
+def _insert_own_task() -> Any:
+    now = bindparam("now", type_=Task.created_at.type)
+    callers = select(
+        User.id,
+        bindparam("title", type_=Task.title.type),
+        bindparam("description", type_=Task.description.type),
+        bindparam("done", type_=Task.done.type),
+        now,
+        now,
+    ).where(
+        User.public_id == bindparam("public_id"),
+        User.token_version == bindparam("version"),
+        User.confirmed.is_(True),
+    )
+    columns = ["owner_id", "title", "description", "done", "created_at", "updated_at"]
+    # The table, not the entity: a plain INSERT, not the ORM's bulk insert of entities.
+    table = cast(Table, Task.__table__)
+    return insert(table).from_select(columns, callers).returning(*TASK_COLUMNS)
 
 
 def update_task(task: Task, **changes: object) -> Task:

@@ -4,7 +4,9 @@
     make bench STACK=loopback     # nginx, gunicorn and PostgreSQL on this host
     .venv/bin/python -m loadtests.benchmark --stack compose --seconds 10 --large 1000000
 
-Starts the stack and a hello-world Flask app under the same gunicorn config
+Starts the stack, a hello-world Flask app and the raw floor
+(loadtests/floor.py: the hot routes' work and nothing else, on the stack's
+database) under the same gunicorn config
 (for compose: docker-compose.yml, the production stack, plus
 loadtests/bench.compose.yml, as its own project, removed afterwards; wrk
 reaches nginx, gunicorn and the hello app
@@ -13,14 +15,16 @@ Docker's userland port proxy), then measures with wrk, 50 connections:
 
   a. nginx serving a small static file over TLS       the ceiling
   b. hello-world Flask under our gunicorn config       the framework floor
-  c. GET /api/v1/tasks and the home page, to gunicorn (and with one connection,
+     the raw floor: the task list, task creation and the signed-in home page
+  c. the same three from the app, then GET /api/v1/tasks and the home page
+     for visitors, to gunicorn (and with one connection,
      where latency is the work of one request rather than the queue), and
      with one connection the first page and a page half the posts deep, of
      the home page and of GET /api/v1/posts
   d. the same through nginx and TLS (the home page for visitors: nginx's
      page cache, PAGE_CACHE_SECONDS)
   e. GET /search, one connection
-  f. the task list and the home page through nginx and TLS at a constant
+  f. the task list and the signed-in home page through nginx and TLS at a constant
      70 % of the peak rate just measured (hey, 25 paced workers spread over
      the period): the latency people get at a load the machine can carry
 

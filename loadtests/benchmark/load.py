@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 # The Host every request names: nginx and the app answer only their own names,
 # and wrk reaches the containers by address.
@@ -27,8 +28,16 @@ class Run:
     errors: int
 
 
+# What wrk sends to measure task creation: a POST with a JSON body.
+CREATE_TASK = Path(__file__).with_name("create_task.lua")
+
+
 def wrk(
-    url: str, seconds: int, headers: dict[str, str] | None = None, connections: int = CONNECTIONS
+    url: str,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    connections: int = CONNECTIONS,
+    script: Path | None = None,
 ) -> tuple[float, float, float, int]:
     command = [
         "wrk",
@@ -44,6 +53,8 @@ def wrk(
     ]
     for name, value in {**SITE, **(headers or {})}.items():
         command += ["--header", f"{name}: {value}"]
+    if script:
+        command += ["--script", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
 
     def found(pattern: str) -> re.Match[str]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import requests
@@ -11,11 +12,50 @@ import requests
 from bulletin.core.pagination import encode_cursor
 from harness.loopback import WEB
 
-from .load import CONNECTIONS, SITE, Run, paced, wrk
-from .ratios import DEEP, HOME, KEY_AT, PACED, POSTS, SEARCH_QUERY, TASKS, WORST_SEARCH
+from .load import CONNECTIONS, CREATE_TASK, SITE, Run, paced, wrk
+from .ratios import (
+    CREATE,
+    DEEP,
+    HOME,
+    KEY_AT,
+    PACED,
+    POSTS,
+    SEARCH_QUERY,
+    SIGNED_IN,
+    TASKS,
+    WORST_SEARCH,
+)
 from .targets import Target, machine
 
 SEED_PASSWORD = "bulletin-seed"
+SEED_EMAIL = "user1@example.com"
+
+
+def signed_in_cookie(direct: str) -> str:
+    """The cookies of the first seeded user signed in through the login form, as
+    a Cookie header. Sent by hand: the stack marks them Secure, and gunicorn is
+    reached over plain HTTP (X-Forwarded-Proto says https, as nginx would)."""
+    headers = {**SITE, "X-Forwarded-Proto": "https"}
+
+    def jar(answer: requests.Response) -> str:
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in answer.cookies)
+
+    form = requests.get(f"{direct}/auth/login", headers=headers, timeout=30)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
+    answer = requests.post(
+        f"{direct}/auth/login",
+        data={
+            "csrf_token": token[1] if token else "",
+            "email": SEED_EMAIL,
+            "password": SEED_PASSWORD,
+        },
+        headers={**headers, "Referer": f"https://{SITE['Host']}/auth/login", "Cookie": jar(form)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if answer.status_code != 302:
+        raise SystemExit(f"bench: signing in as {SEED_EMAIL} answered {answer.status_code}")
+    return jar(answer)
 
 
 @dataclass
@@ -38,9 +78,9 @@ def measure_all(target: Target, seconds: int, large: int) -> Measured:
         )
 
     def measure(
-        name: str, rows: str, url: str, headers=None, connections: int = CONNECTIONS
+        name: str, rows: str, url: str, headers=None, connections: int = CONNECTIONS, script=None
     ) -> None:
-        show(Run(name, rows, *wrk(url, seconds, headers, connections)))
+        show(Run(name, rows, *wrk(url, seconds, headers, connections, script)))
 
     static = next(p.name for p in (WEB / "bulletin/static").iterdir() if p.suffix == ".css")
     measure("a. static file, nginx + TLS", "–", f"{target.proxied}/static/{static}")
@@ -66,14 +106,26 @@ def measure_all(target: Target, seconds: int, large: int) -> Measured:
             f"{target.direct}/api/v1/tokens",
             headers=SITE,
             timeout=30,
-            auth=("user1@example.com", SEED_PASSWORD),
+            auth=(SEED_EMAIL, SEED_PASSWORD),
         ).json()["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        measure(f"c. {TASKS}, gunicorn", rows, f"{target.direct}/api/v1/tasks", auth)
+        cookie = {"Cookie": signed_in_cookie(target.direct)}
+        # The raw floor (loadtests/floor.py) and the app, doing the same work.
+        for prefix, base in (("b. raw floor", target.floor), ("c.", target.direct)):
+            measure(f"{prefix} {TASKS}, gunicorn", rows, f"{base}/api/v1/tasks", auth)
+            measure(
+                f"{prefix} {CREATE}, gunicorn",
+                rows,
+                f"{base}/api/v1/tasks",
+                auth,
+                script=CREATE_TASK,
+            )
+            measure(f"{prefix} {HOME} {SIGNED_IN}, gunicorn", rows, f"{base}/", cookie)
         measure(f"c. {HOME}, gunicorn", rows, f"{target.direct}/")
         measure(f"d. {TASKS}, nginx + TLS", rows, f"{target.proxied}/api/v1/tasks", auth)
         # A visitor (no cookie): nginx answers from its page cache.
         measure(f"d. {HOME}, nginx + TLS", rows, f"{target.proxied}/")
+        measure(f"d. {HOME} {SIGNED_IN}, nginx + TLS", rows, f"{target.proxied}/", cookie)
         # One connection: the work of a single request, without the queue.
         measure(
             f"c. {TASKS}, gunicorn, 1 connection",
@@ -121,7 +173,8 @@ def measure_all(target: Target, seconds: int, large: int) -> Measured:
             connections=1,
         )
     # Latency at a load the machine carries: 70 % of the peak just measured.
-    for route, path, headers in ((TASKS, "/api/v1/tasks", auth), (HOME, "/", None)):
+    routes = ((TASKS, "/api/v1/tasks", auth), (f"{HOME} {SIGNED_IN}", "/", cookie))
+    for route, path, headers in routes:
         peak = next(r for r in runs if r.name == f"d. {route}, nginx + TLS" and r.rows == "1M")
         rate = 0.7 * peak.requests_per_second
         print(f"bench: {route} at {rate:,.0f} requests/s, paced", flush=True)

@@ -16,6 +16,11 @@ SEARCH_QUERY = "garden+river"
 WORST_SEARCH = "%22garden+kitchen%22+-river"
 DEEP = "half the posts deep"
 HOME, TASKS, POSTS = "GET /", "GET /api/v1/tasks", "GET /api/v1/posts"
+CREATE = "POST /api/v1/tasks"
+SIGNED_IN = "signed in"
+# Each route against the raw floor doing its work (loadtests/floor.py), and the
+# share of it the app must reach.
+FLOOR_SHARES = ((TASKS, 0.6), (CREATE, 0.6), (f"{HOME} {SIGNED_IN}", 0.4))
 PACED = "70 % of peak"
 # The (timestamp, id) of the post at an offset in the home feed's order.
 KEY_AT = (
@@ -68,6 +73,17 @@ def ratios(runs: list[Run]) -> list[Ratio]:
                 True,
             )
         )
+    for rows in ("1k", "1M"):
+        for route, share in FLOOR_SHARES:
+            found.append(
+                Ratio(
+                    f"c/raw floor {route} ({rows})",
+                    rps(f"c. {route}, gunicorn", rows)
+                    / rps(f"b. raw floor {route}, gunicorn", rows),
+                    share,
+                    True,
+                )
+            )
     found.append(
         Ratio(
             f"c/b {TASKS} (1k): app's cost", rps(f"c. {TASKS}, gunicorn", "1k") / floor, 0.3, True
@@ -92,7 +108,7 @@ def ratios(runs: list[Run]) -> list[Ratio]:
         found.append(
             Ratio(f"p50 deep/first page {route} at 1M", deep.p50_ms / first.p50_ms, 1.5, False)
         )
-    for route in (TASKS, HOME):
+    for route in (TASKS, f"{HOME} {SIGNED_IN}"):
         paced = by.get((f"f. {route}, nginx + TLS, {PACED}", "1M"))
         if paced:
             found.append(Ratio(f"p99 {route} at {PACED} (ms)", paced.p99_ms, 50, False))

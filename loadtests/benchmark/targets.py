@@ -31,7 +31,11 @@ STACKS = {
     "loopback": "the loopback stack (Debian nginx, gunicorn and PostgreSQL on the host)",
 }
 # The app's per-address limits, out of the way of a load from one address.
-UNLIMITED = {"AUTH_RATE_LIMIT": "1000/minute", "SEARCH_RATE_LIMIT": "1000000/minute"}
+UNLIMITED = {
+    "AUTH_RATE_LIMIT": "1000/minute",
+    "SEARCH_RATE_LIMIT": "1000000/minute",
+    "API_WRITE_RATE_LIMIT": "1000000/minute",
+}
 DEFAULT_DATABASE = "postgresql://bulletin:bulletin@127.0.0.1:5432/bulletin_test"
 
 
@@ -42,6 +46,7 @@ class Target:
     direct: str  # gunicorn serving Bulletin, plain http
     proxied: str  # nginx in front of it, https
     hello: str  # gunicorn serving loadtests/hello.py
+    floor: str  # gunicorn serving loadtests/floor.py, on the stack's database
     flask: Callable[..., str]  # runs a `flask` command where the app runs
     vacuum: Callable[[], None]  # VACUUM ANALYZE the seeded tables: no autovacuum mid-run
     sql: Callable[[str], str]  # the first value a query returns, as text
@@ -71,28 +76,32 @@ def loopback_target() -> Iterator[Target]:
     )
     with tempfile.TemporaryDirectory() as folder, own_database(base_url, "_bench") as url:
         stack = LoopbackStack(Path(folder), url, {"LOG_LEVEL": "WARNING", **UNLIMITED})
-        hello_port = free_port()
-        hello = None
+        servers: list[subprocess.Popen] = []
+
+        def serve(module: str, probe: str) -> str:
+            """loadtests/<module>.py under the app's gunicorn config and environment."""
+            port = free_port()
+            env = {
+                **stack.flask_env(),
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "PYTHONPATH": str(WEB),
+            }
+            command = [sys.executable, "-m", "gunicorn", "--config", str(WEB / "gunicorn.conf.py")]
+            servers.append(
+                subprocess.Popen(
+                    [*command, "--chdir", str(ROOT / "loadtests"), f"{module}:app"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            url = f"http://127.0.0.1:{port}"
+            wait_for(answering(f"{url}{probe}"), 30, f"loadtests/{module}.py answering")
+            return url
+
         try:
             stack.start()
-            hello = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--config",
-                    str(WEB / "gunicorn.conf.py"),
-                    "--chdir",
-                    str(ROOT / "loadtests"),
-                    "hello:app",
-                ],
-                env={**stack.flask_env(), "GUNICORN_BIND": f"127.0.0.1:{hello_port}"},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            wait_for(
-                answering(f"http://127.0.0.1:{hello_port}/"), 30, "the hello-world app answering"
-            )
+            hello, floor = serve("hello", "/"), serve("floor", "/healthz")
 
             def flask(*args: str) -> str:
                 result = subprocess.run(
@@ -132,7 +141,8 @@ def loopback_target() -> Iterator[Target]:
             yield Target(
                 f"http://127.0.0.1:{stack.app_port}",
                 f"https://127.0.0.1:{stack.https_port}",
-                f"http://127.0.0.1:{hello_port}",
+                hello,
+                floor,
                 flask,
                 vacuum,
                 sql,
@@ -140,8 +150,8 @@ def loopback_target() -> Iterator[Target]:
                 version.strip().removeprefix("nginx version: "),
             )
         finally:
-            if hello:
-                stop(hello)
+            for server in servers:
+                stop(server)
             stack.stop()
 
 
@@ -187,7 +197,9 @@ def compose_target() -> Iterator[Target]:
         ) as compose,
     ):
         hello = f"http://{compose.address('hello')}:8000"
-        wait_for(answering(f"{hello}/"), 60, "the hello-world app answering")
+        floor = f"http://{compose.address('floor')}:8000"
+        for name, probe in ((hello, "/"), (floor, "/healthz")):
+            wait_for(answering(f"{name}{probe}"), 60, f"{name} answering")
 
         def flask(*args: str) -> str:
             return compose.run("exec", "-T", "web", "flask", *args, timeout=3600).stdout
@@ -219,6 +231,7 @@ def compose_target() -> Iterator[Target]:
             f"http://{compose.address('web')}:8000",
             f"https://{compose.address('nginx')}",
             hello,
+            floor,
             flask,
             vacuum,
             sql,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import sentry_sdk
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
@@ -22,7 +24,7 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response as BaseResponse
 
-from .extensions import db
+from .extensions import db, limiter
 from .services import ServiceError, TooManyAttempts, search
 from .web.next_url import safe_next_path
 
@@ -79,7 +81,17 @@ def handle_http_exception(error: HTTPException) -> Response:
     for key, value in error.get_headers():
         if key.lower() != "content-type":
             response.headers[key] = value
+    if isinstance(error, RateLimitExceeded):
+        response.headers["Retry-After"] = str(_seconds_until_allowed())
     return response
+
+
+def _seconds_until_allowed() -> int:
+    """When a refused client may try again. Flask-Limiter's own headers are
+    off (RATELIMIT_HEADERS_ENABLED): on every request they cost a second redis
+    round trip, for counts no client of ours reads. Only a refusal pays it."""
+    current = limiter.current_limit
+    return max(1, current.reset_at - int(time.time())) if current else 1
 
 
 def _error_page(error: HTTPException) -> str:

@@ -152,7 +152,9 @@ class Config:
     # Rate limits. A window that moves with each request: a fixed one lets
     # twice the limit through across its boundary, and made the rate-limit
     # tests depend on the clock.
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: they cost each limited request a second redis
+    # round trip. A refusal says when to try again (Retry-After, errors.py).
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_ALLOW_MEMORY = False
     # redis away: each process counts in memory meanwhile, so sign-in and the

@@ -22,7 +22,12 @@ def tasks_of(owner_id: int, *, done: bool | None = None) -> Listing:
     statement = select(Task).where(Task.owner_id == owner_id)
     if done is not None:
         statement = statement.where(Task.done.is_(done))
-    return Listing(statement, keys=(Task.id,), descending=False)
+    return Listing(statement, keys=TASK_ORDER.keys, descending=TASK_ORDER.descending)
+
+
+# Every list of tasks is in this order (the statement is the whole table's: the
+# order and key are what a cursor is checked against).
+TASK_ORDER = Listing(select(Task), keys=(Task.id,), descending=False)
 
 
 def caller_and_tasks(

@@ -45,4 +45,6 @@ def row_url(endpoint: str, part: str, value: object, *, external: bool = False) 
             raise ValueError(f"{endpoint} does not put {part} in its URL")
         templates[key] = (head, tail)
     head, tail = templates[key]
+    if type(value) is int:  # digits need no quoting (a page of tasks: 20 of them)
+        return f"{head}{value}{tail}"
     return f"{head}{quote(str(value), safe=PATH_SAFE)}{tail}"

@@ -136,3 +136,24 @@ def test_token_of_a_later_unconfirmed_account_gets_403(app, client, alice):
         user.confirmed = False
         db.session.commit()
     assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 403
+
+
+def test_a_revoked_or_unconfirmed_token_creates_no_task(app, client, alice):
+    # Creation checks the caller in its INSERT (services/tasks.py: create_own_task).
+    revoked = get_token(client, "alice")
+    assert client.delete("/api/v1/tokens", headers=bearer(revoked)).status_code == 204
+    refused = client.post("/api/v1/tasks", json={"title": "x"}, headers=bearer(revoked))
+    assert refused.status_code == 401
+    assert "revoked" in refused.json["message"]
+    token = get_token(client, "alice")
+    with app.app_context():
+        user = db.session.merge(get_user(app, "alice"))
+        user.confirmed = False
+        db.session.commit()
+    unconfirmed = client.post("/api/v1/tasks", json={"title": "x"}, headers=bearer(token))
+    assert unconfirmed.status_code == 403
+    with app.app_context():
+        user = db.session.merge(get_user(app, "alice"))
+        user.confirmed = True
+        db.session.commit()
+    assert client.get("/api/v1/tasks", headers=bearer(token)).json["items"] == []

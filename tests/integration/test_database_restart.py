@@ -5,6 +5,7 @@ a loopback forwarder the test starts and stops in front of it."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -123,6 +124,21 @@ def cut_own_connection(database_url: str) -> None:
         time.sleep(0.01)
 
 
+@contextlib.contextmanager
+def probe_table(app, name: str):
+    """A table of one integer column for the views to write to, dropped after."""
+    with app.app_context():
+        db.session.execute(text(f"CREATE TABLE {name} (n integer)"))
+        db.session.commit()
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.execute(text(f"DROP TABLE {name}"))
+            db.session.commit()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def cut_app(database_url):
     """An app with three views whose connection is cut on their first run: a
@@ -175,16 +191,8 @@ def cut_app(database_url):
         cut_own_connection(database_url)
         return str(probe_rows())
 
-    with app.app_context():
-        db.session.execute(text("CREATE TABLE cut_probe (n integer)"))
-        db.session.commit()
-    try:
+    with probe_table(app, "cut_probe"):
         yield app, runs, probe_rows
-    finally:
-        with app.app_context():
-            db.session.execute(text("DROP TABLE cut_probe"))
-            db.session.commit()
-            db.engine.dispose()
 
 
 def test_a_read_whose_connection_was_cut_runs_again(cut_app):
@@ -301,16 +309,10 @@ def commit_cutter(database_url):
         db.session.commit()
         return str(db.session.execute(text("SELECT count(*) FROM commit_probe")).scalar())
 
-    with app.app_context():
-        db.session.execute(text("CREATE TABLE commit_probe (n integer)"))
-        db.session.commit()
     try:
-        yield app, cutter, runs
+        with probe_table(app, "commit_probe"):
+            yield app, cutter, runs
     finally:
-        with app.app_context():
-            db.session.execute(text("DROP TABLE commit_probe"))
-            db.session.commit()
-            db.engine.dispose()
         cutter.stop()
 
 

@@ -562,6 +562,8 @@ class TestBackups:
             )  # fmt: skip
         finally:
             ops.run("start", "web")
+            # Serving once healthy: gunicorn listens after it has imported the app (preload).
+            ops.wait_healthy("web")
         assert contents(ops) == before
         assert metric(scrape(ops), "bulletin_backup_last_offsite_success_timestamp_seconds") > 0
 

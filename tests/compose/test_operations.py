@@ -682,7 +682,9 @@ class TestFaults:
             )
             kept = get(ops, "/")
             assert kept.status_code == 200
-            assert kept.headers["X-Cache-Status"] == "STALE"
+            # STALE, or UPDATING while nginx's background refresh still waits
+            # for the database (DB_CONNECT_WAIT): the old copy either way.
+            assert kept.headers["X-Cache-Status"] in {"STALE", "UPDATING"}
             # ...and one it has not is the app's friendly 503.
             page = get(ops, f"/?while-down={secrets.token_hex(4)}")
             assert page.status_code == 503

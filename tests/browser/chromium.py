@@ -80,6 +80,22 @@ def start_browser(tmp_path):
         driver.quit()
 
 
+# Chromium drops its loads when the host's network interfaces change, and the
+# Docker suites, run beside these, create and remove networks all the time.
+# That is the machine's doing, never the page's.
+HOST_NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+
+
+def console_problems(browser, levels=("SEVERE",)) -> list[str]:
+    """The page's console messages at these levels: a CSP refusal, a missing
+    file or a script error shows up here even when the page looks right."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] in levels and HOST_NETWORK_CHANGED not in entry["message"]
+    ]
+
+
 @pytest.fixture
 def browser(start_browser):
     """Chromium for pages served over plain HTTP by live_server."""

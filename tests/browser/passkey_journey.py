@@ -14,6 +14,7 @@ from selenium.webdriver.common.virtual_authenticator import VirtualAuthenticator
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.chromium import console_problems
 from tests.support import PASSWORD
 
 
@@ -93,5 +94,4 @@ def passkey_journey(browser, base: str, *, email: str, username: str) -> None:
     WebDriverWait(browser, 15).until(expected_conditions.staleness_of(remove))
     wait_for_path(browser, "/auth/security")
     assert "No passkey yet." in browser.find_element(By.ID, "passkeys").text
-    problems = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert problems == [], problems
+    assert console_problems(browser) == []

@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bulletin.extensions import mail
 from bulletin.services import blog
+from tests.browser.chromium import console_problems
 from tests.support import PASSWORD, get_user
 
 
@@ -112,5 +113,4 @@ def test_newcomer_registers_confirms_posts_follows_comments_and_signs_out(
     assert "You have been signed out." in flashes(browser)
     assert browser.find_elements(By.LINK_TEXT, "Sign in")
 
-    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert errors == []
+    assert console_problems(browser) == []

@@ -4,6 +4,8 @@ mixed content."""
 
 from selenium.webdriver.common.by import By
 
+from tests.browser.chromium import console_problems
+
 
 def test_browser_trusting_the_local_ca_gets_http2_and_no_mixed_content(start_browser, stack):
     browser = start_browser(trusted_ca=stack.ca_file)
@@ -19,10 +21,6 @@ def test_browser_trusting_the_local_ca_gets_http2_and_no_mixed_content(start_bro
         )
         assert resources, f"{path} loads its stylesheets and scripts"
         assert all(url.startswith(stack.https_url) for url in resources), resources
-        problems = [
-            entry["message"]
-            for entry in browser.get_log("browser")
-            if entry["level"] in ("SEVERE", "WARNING")
-        ]
+        problems = console_problems(browser, levels=("SEVERE", "WARNING"))
         assert problems == [], f"{path}: {problems}"
     assert browser.find_element(By.NAME, "email")  # the login form rendered

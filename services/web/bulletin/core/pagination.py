@@ -41,12 +41,15 @@ class Listing:
     """A query and the order its pages follow.
 
     ``keys`` are columns unique together, all sorted one way; a ranked list
-    (search) has none and pages by a short offset instead.
+    (search) has none and pages by a short offset instead. A page's items
+    are the statement's entities, or with ``rows`` its rows of columns
+    (which must include the keys).
     """
 
     statement: Select[Any]
     keys: tuple[InstrumentedAttribute[Any], ...] = ()
     descending: bool = True
+    rows: bool = False
 
     def ordered(self, *, reverse: bool = False) -> Select[Any]:
         if not self.keys:
@@ -126,8 +129,9 @@ def _key_of(listing: Listing, item: Any) -> list[Any]:
     return [getattr(item, key.key) for key in listing.keys]
 
 
-def _fetch(statement: Select[Any], limit: int, offset: int = 0) -> list[Any]:
-    return list(db.session.scalars(statement.limit(limit).offset(offset)))
+def _fetch(listing: Listing, statement: Select[Any], limit: int, offset: int = 0) -> list[Any]:
+    result = db.session.execute(statement.limit(limit).offset(offset))
+    return list(result) if listing.rows else list(result.scalars())
 
 
 def paginate(
@@ -153,7 +157,7 @@ def paginate(
     bound = tuple_(*(literal(v, type_=k.type) for k, v in zip(listing.keys, values, strict=True)))
     # Past the cursor in the list's own order; backwards, the list turned round.
     past = columns < bound if listing.descending != backwards else columns > bound
-    rows = _fetch(listing.ordered(reverse=backwards).where(past), per_page + 1)
+    rows = _fetch(listing, listing.ordered(reverse=backwards).where(past), per_page + 1)
     more = len(rows) > per_page
     items = rows[:per_page]
     if backwards:
@@ -203,7 +207,7 @@ def _offset_page(listing: Listing, offset: int, per_page: int, *, numbered: bool
                 "go to the first page and follow its Older links."
             )
         raise NotFound(f"Only the first {MAX_OFFSET:,} results are shown; narrow the search.")
-    rows = _fetch(listing.ordered(), per_page + 1, offset)
+    rows = _fetch(listing, listing.ordered(), per_page + 1, offset)
     if offset and not rows:
         raise NotFound("This page is past the end of the list.")
     more = len(rows) > per_page

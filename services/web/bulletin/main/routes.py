@@ -97,8 +97,12 @@ def index():
     if request.method == "POST" and not may_write:
         abort(403, description="Your account does not have permission to write posts.")
     show_followed = current_user.is_authenticated and bool(request.cookies.get(FEED_COOKIE))
-    statement = blog.followed_posts(current_user) if show_followed else blog.all_posts()
-    page = requested_page(statement, per_page("POSTS_PER_PAGE"))
+    feed = (
+        blog.followed_posts(current_user, cards=True)
+        if show_followed
+        else blog.all_posts(cards=True)
+    )
+    page = requested_page(feed, per_page("POSTS_PER_PAGE"))
     return render_template("main/index.html", form=form, page=page, show_followed=show_followed)
 
 
@@ -133,7 +137,7 @@ def show_followed():
 def user(username: str):
     """Show a profile with the user's posts and follow counts."""
     profile = user_or_404(username)
-    page = requested_page(blog.posts_by(profile), per_page("POSTS_PER_PAGE"))
+    page = requested_page(blog.posts_by(profile, cards=True), per_page("POSTS_PER_PAGE"))
     followers, following = blog.follow_counts(profile)
     is_following = current_user.is_authenticated and blog.is_following(current_user, profile)
     return render_template(

@@ -35,6 +35,11 @@ class Post(Model):
 
     author: Mapped[User] = relationship()
 
+    @property
+    def author_username(self) -> str:
+        """As a feed's rows name it (services/blog.py POST_CARD)."""
+        return self.author.username
+
     @validates("body")
     def _render_body(self, _key: str, value: str) -> str:
         self.body_html = render_markdown(value)

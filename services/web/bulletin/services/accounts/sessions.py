@@ -4,10 +4,10 @@ without its cookie (sign-out everywhere, a new password)."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, delete, not_, or_, select, update
+from sqlalchemy import and_, bindparam, delete, not_, or_, select, update
 
 from ...extensions import db
 from ...models import LoginSession, User, utcnow
@@ -15,23 +15,37 @@ from ...models import LoginSession, User, utcnow
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
 
 
-def _expired_sessions() -> ColumnElement[bool]:
-    """Sessions past their lifetime, or idle too long without "remember me"."""
+# Sessions past their lifetime, or idle too long without "remember me", as of
+# the moments _cutoffs() gives. They are bound when a statement runs, so each
+# statement is built once: building one costs more than running it.
+EXPIRED = or_(
+    LoginSession.created_at < bindparam("born_before"),
+    and_(
+        LoginSession.remember.is_(False),
+        LoginSession.last_seen_at < bindparam("idle_since"),
+    ),
+)
+# The user of a live session, read on every signed-in request.
+LIVE_SESSION = (
+    select(User, LoginSession.last_seen_at)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(LoginSession.id == bindparam("session_id"), not_(EXPIRED))
+)
+
+
+def _cutoffs() -> dict[str, datetime]:
     config = current_app.config
     now = utcnow()
-    return or_(
-        LoginSession.created_at < now - config["REMEMBER_COOKIE_DURATION"],
-        and_(
-            LoginSession.remember.is_(False),
-            LoginSession.last_seen_at < now - config["SESSION_IDLE_TIMEOUT"],
-        ),
-    )
+    return {
+        "born_before": now - config["REMEMBER_COOKIE_DURATION"],
+        "idle_since": now - config["SESSION_IDLE_TIMEOUT"],
+    }
 
 
 def start_login_session(user: User, *, remember: bool = False) -> str:
     """Record a new signed-in browser for ``user``; its id goes in the cookies."""
     db.session.execute(
-        delete(LoginSession).where(LoginSession.user_id == user.id, _expired_sessions())
+        delete(LoginSession).where(LoginSession.user_id == user.id, EXPIRED), _cutoffs()
     )
     session_id = secrets.token_urlsafe(32)
     db.session.add(LoginSession(id=session_id, user_id=user.id, remember=remember))
@@ -42,11 +56,7 @@ def start_login_session(user: User, *, remember: bool = False) -> str:
 
 def load_login_session(session_id: str) -> User | None:
     """The user of a live session; an expired one is refused (and pruned later)."""
-    row = db.session.execute(
-        select(User, LoginSession.last_seen_at)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.id == session_id, not_(_expired_sessions()))
-    ).first()
+    row = db.session.execute(LIVE_SESSION, {"session_id": session_id, **_cutoffs()}).first()
     if row is None:
         return None
     user, last_seen_at = row._tuple()
@@ -61,7 +71,7 @@ def load_login_session(session_id: str) -> User | None:
 
 def prune_login_sessions() -> int:
     """Delete every expired session row; how many went."""
-    result = db.session.execute(delete(LoginSession).where(_expired_sessions()))
+    result = db.session.execute(delete(LoginSession).where(EXPIRED), _cutoffs())
     db.session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]  # a DELETE gives a CursorResult
 

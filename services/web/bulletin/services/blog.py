@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from markupsafe import escape
 from sqlalchemy import ColumnElement, delete, func, select, update
@@ -35,6 +36,7 @@ def _posts(*conditions: ColumnElement[bool], cards: bool) -> Listing:
     return Listing(statement.where(*conditions), keys=(Post.timestamp, Post.id), rows=cards)
 
 
+@cache  # one for the process: its statements are built once (Listing.offset_pages)
 def all_posts(*, cards: bool = False) -> Listing:
     return _posts(cards=cards)
 

@@ -32,13 +32,15 @@ SEED_EMAIL = "user1@example.com"
 
 
 def signed_in_cookie(direct: str) -> str:
-    """The cookies of the first seeded user signed in through the login form, as
-    a Cookie header. Sent by hand: the stack marks them Secure, and gunicorn is
-    reached over plain HTTP (X-Forwarded-Proto says https, as nginx would)."""
+    """The cookies of the first seeded user signed in through the login form and
+    shown the home page once, as a browser holds them then, as a Cookie header.
+    Sent by hand: the stack marks them Secure, and gunicorn is reached over
+    plain HTTP (X-Forwarded-Proto says https, as nginx would)."""
     headers = {**SITE, "X-Forwarded-Proto": "https"}
 
-    def jar(answer: requests.Response) -> str:
-        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in answer.cookies)
+    def jar(*answers: requests.Response) -> str:
+        cookies = {cookie.name: cookie.value for answer in answers for cookie in answer.cookies}
+        return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
     form = requests.get(f"{direct}/auth/login", headers=headers, timeout=30)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
@@ -55,7 +57,10 @@ def signed_in_cookie(direct: str) -> str:
     )
     if answer.status_code != 302:
         raise SystemExit(f"bench: signing in as {SEED_EMAIL} answered {answer.status_code}")
-    return jar(answer)
+    # The first page adds the session's CSRF token (the sign-out form has one);
+    # without it every measured page would make one and write the cookie anew.
+    home = requests.get(f"{direct}/", headers={**headers, "Cookie": jar(answer)}, timeout=30)
+    return jar(answer, home)
 
 
 @dataclass

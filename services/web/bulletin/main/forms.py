@@ -17,11 +17,14 @@ from ..core.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from ..models.blog import COMMENT_MAX, POST_MAX
 from ..web.forms import Form
 
+POST_PROMPT = "What's on your mind? (Markdown works)"
+
 
 class PostForm(Form):
-    body = TextAreaField(
-        "What's on your mind? (Markdown works)", validators=[DataRequired(), Length(max=POST_MAX)]
-    )
+    """Checks a new post; the home page writes the form's markup itself
+    (main/index.html), and builds this only when one is sent."""
+
+    body = TextAreaField(POST_PROMPT, validators=[DataRequired(), Length(max=POST_MAX)])
     submit = SubmitField("Publish")
 
 

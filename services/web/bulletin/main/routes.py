@@ -22,6 +22,7 @@ from ..auth.second_factor import requires_fresh_factor
 from ..core.pagination import Listing, Page, paginate
 from ..extensions import db, moment, search_limit
 from ..models import Comment, Permission, Post, Role, User
+from ..models.blog import POST_MAX
 from ..services import accounts, blog, search
 from ..web.forms import Form
 from ..web.next_url import safe_next_path
@@ -29,6 +30,7 @@ from ..web.page_cache import for_visitors
 from ..web.permissions import admin_required, permission_required
 from . import bp
 from .forms import (
+    POST_PROMPT,
     AdminDeleteAccountForm,
     CommentForm,
     EditProfileAdminForm,
@@ -87,15 +89,18 @@ def search_page():
 def index():
     """Show the feed, newest first, with the write-a-post form for writers."""
     may_write = current_user.is_authenticated and current_user.can(Permission.WRITE)
-    # Only writers get the form: building it makes a CSRF token, and so a
-    # session cookie, which readers do not need on every page view.
-    form = PostForm() if may_write else None
-    if form is not None and form.validate_on_submit():
-        blog.create_post(author=current_user, body=form.body.data)
-        flash("Your post is published.", "success")
-        return redirect(url_for("main.index"))
-    if request.method == "POST" and not may_write:
-        abort(403, description="Your account does not have permission to write posts.")
+    # The form is built only for a post sent: the page writes its markup, and
+    # building it costs as much as a page of posts. Only writers get the form:
+    # its CSRF token makes a session cookie, which readers do not need.
+    form = None
+    if request.method == "POST":
+        if not may_write:
+            abort(403, description="Your account does not have permission to write posts.")
+        form = PostForm()
+        if form.validate_on_submit():
+            blog.create_post(author=current_user, body=form.body.data)
+            flash("Your post is published.", "success")
+            return redirect(url_for("main.index"))
     show_followed = current_user.is_authenticated and bool(request.cookies.get(FEED_COOKIE))
     feed = (
         blog.followed_posts(current_user, cards=True)
@@ -103,7 +108,15 @@ def index():
         else blog.all_posts(cards=True)
     )
     page = requested_page(feed, per_page("POSTS_PER_PAGE"))
-    return render_template("main/index.html", form=form, page=page, show_followed=show_followed)
+    return render_template(
+        "main/index.html",
+        may_write=may_write,
+        form=form,
+        prompt=POST_PROMPT,
+        post_max=POST_MAX,
+        page=page,
+        show_followed=show_followed,
+    )
 
 
 def _feed_choice(show_followed: bool):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Any
 
 from markupsafe import escape
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from ..core.markup import TooDeeplyNested, render_markdown
@@ -29,10 +30,11 @@ POST_CARD = (Post.id, Post.timestamp, Post.body_html, User.username.label("autho
 
 def _posts(*conditions: ColumnElement[bool], cards: bool) -> Listing:
     # Authors come in the same query, not one query per post.
-    if cards:
-        statement = select(*POST_CARD).join(Post.author)
-    else:
-        statement = select(Post).options(joinedload(Post.author))
+    statement: Select[Any] = (
+        select(*POST_CARD).join(Post.author)
+        if cards
+        else select(Post).options(joinedload(Post.author))
+    )
     return Listing(statement.where(*conditions), keys=(Post.timestamp, Post.id), rows=cards)
 
 

@@ -169,6 +169,19 @@ reload = os.environ.get("GUNICORN_RELOAD", "") == "1"
 preload_app = not reload
 
 
+def when_ready(server):
+    """With the app preloaded: compile its templates and freeze its objects
+    before the first fork (bulletin/runtime/forking.py says why)."""
+    if not preload_app:
+        return
+    app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # another app under this config: the benchmark's floors
+    from bulletin.runtime.forking import prepare_for_fork
+
+    prepare_for_fork(app)
+
+
 def post_fork(server, worker):
     """Each worker opens its own database connections: none made before the
     fork may be shared (SQLAlchemy's documented way, close=False)."""

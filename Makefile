@@ -51,8 +51,8 @@ dev: venv
 	@$(if $(ON_LOOPBACK),,$(if $(filter 1,$(DEBUGGER)),echo "make dev: WARNING: the debugger is on at $(HOST): anyone who reaches this port can run code as you" >&2,echo "make dev: bound to $(HOST), so the debugger is off (the reloader stays); DEBUGGER=1 turns it on" >&2))
 	$(FLASK) run $(DEV_FLAGS) --host $(HOST) --port $(PORT)
 
-# tests/run: the Docker suites and the others side by side; a collection of
-# no tests (pytest's exit 5) fails.
+# tests/run: the browser tests alone, then the Docker suites and the others
+# side by side; a collection of no tests (pytest's exit 5) fails.
 ## run every test suite (PYTEST_ARGS=... for some; sets up .venv first)
 test: venv $(K8S_VENV)/bin/.installed
 	@tests/run $(PYTEST_ARGS)

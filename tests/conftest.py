@@ -30,6 +30,14 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 KEPT_TABLES = {"roles", "alembic_version"}
 
 
+def pytest_collection_modifyitems(items):
+    """Mark every test that drives Chromium: tests/run keeps them apart from
+    the Docker suites (tests/browser/chromium.py, HOST_NETWORK_CHANGED)."""
+    for item in items:
+        if {"browser", "start_browser"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

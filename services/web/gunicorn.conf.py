@@ -169,14 +169,19 @@ reload = os.environ.get("GUNICORN_RELOAD", "") == "1"
 preload_app = not reload
 
 
+def _bulletin(server):
+    """The app gunicorn serves, when it is Bulletin; None for another app under
+    this config (the benchmark's floors)."""
+    app = server.app.wsgi()
+    return app if "sqlalchemy" in getattr(app, "extensions", {}) else None
+
+
 def when_ready(server):
     """With the app preloaded: compile its templates and freeze its objects
     before the first fork (bulletin/runtime/forking.py says why)."""
-    if not preload_app:
+    app = _bulletin(server) if preload_app else None
+    if app is None:
         return
-    app = server.app.wsgi()
-    if "sqlalchemy" not in getattr(app, "extensions", {}):
-        return  # another app under this config: the benchmark's floors
     from bulletin.runtime.forking import prepare_for_fork
 
     prepare_for_fork(app)
@@ -187,9 +192,9 @@ def post_fork(server, worker):
     fork may be shared (SQLAlchemy's documented way, close=False)."""
     from bulletin.extensions import db
 
-    app = server.app.wsgi()
-    if "sqlalchemy" not in getattr(app, "extensions", {}):
-        return  # another app under this config: the benchmark's floors
+    app = _bulletin(server)
+    if app is None:
+        return
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)

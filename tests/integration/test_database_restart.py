@@ -13,15 +13,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bulletin import create_app
 from bulletin.extensions import db
-from bulletin.runtime.pool import MAX_RUNS, _closed_by_server, autocommit
+from bulletin.runtime.pool import MAX_RUNS, XID, _closed_by_server, autocommit, commit_one_write
 from harness.loopback import pipe
 from harness.waiting import free_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+ONE_WRITE = text(f"INSERT INTO commit_probe VALUES (1) RETURNING n, {XID} AS xid")  # noqa: S608 (a constant)
 
 
 class Forwarder:
@@ -295,6 +298,14 @@ def commit_cutter(database_url):
         db.session.commit()
         return str(db.session.execute(text("SELECT count(*) FROM commit_probe")).scalar())
 
+    @app.post("/store-in-one")
+    def store_in_one():
+        runs.append("write")
+        inserted = commit_one_write(db.engine, ONE_WRITE, {})
+        assert inserted is not None
+        assert inserted.xid, "the write did not bring its transaction id"
+        return str(db.session.execute(text("SELECT count(*) FROM commit_probe")).scalar())
+
     try:
         with probe_table(app, "commit_probe"):
             yield app, cutter, runs
@@ -305,12 +316,30 @@ def commit_cutter(database_url):
 # "lands": the server committed, the answer was lost; the view goes on to
 # answer, once. "lost": the COMMIT never arrived; the request runs again, and
 # the cut run's row was rolled back. Stored once either way.
+# Through the session, and as one write with BEGIN sent along (commit_one_write).
+@pytest.mark.parametrize("path", ["/store", "/store-in-one"])
 @pytest.mark.parametrize(("mode", "expected_runs"), [("lands", 1), ("lost", 2)])
-def test_a_cut_commit_is_settled_and_stores_the_row_once(commit_cutter, mode, expected_runs):
+def test_a_cut_commit_is_settled_and_stores_the_row_once(commit_cutter, path, mode, expected_runs):
     app, cutter, runs = commit_cutter
     cutter.arm(mode)
-    answer = app.test_client().post("/store")
+    answer = app.test_client().post(path)
     assert cutter.mode is None, "the COMMIT was never cut"
     assert answer.status_code == 200
     assert answer.text == "1"
     assert runs == ["write"] * expected_runs
+
+
+def test_a_write_that_fails_before_its_commit_leaves_its_connection_idle(database_url):
+    # BEGIN went out by hand, so psycopg2 does not know a transaction is open:
+    # the pool must not hand out a connection stuck in a failed one.
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        with db.engine.connect() as connection:
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with pytest.raises(DBAPIError, match="division by zero"):
+            commit_one_write(db.engine, text(f"SELECT 1 / 0, {XID}"), {})
+        with db.engine.connect() as connection:
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar() == pid
+        db.engine.dispose()

@@ -36,7 +36,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR, TRANSACTION_STATUS_INTRANS
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
@@ -159,34 +160,79 @@ def wait_for_restarts(engine: Engine, seconds: float) -> None:
 def settle_cut_commits(engine: Engine, seconds: float) -> None:
     """Learn what became of a COMMIT whose answer was cut. Noting the
     transaction id costs one round trip per commit; without it a write cut at
-    its COMMIT could only answer 503, as nobody knew whether it was stored."""
+    its COMMIT could only answer 503, as nobody knew whether it was stored.
+    (``commit_one_write`` brings the id back with the write instead.)"""
     if engine.dialect.name != "postgresql":
         return
     dialect = engine.dialect
     commit = dialect.do_commit
-    cut = dialect.loaded_dbapi.OperationalError
 
     def do_commit(connection: Any) -> None:
         cursor = connection.cursor()
-        # NULL for a transaction that wrote nothing: there is nothing to lose.
-        cursor.execute("SELECT pg_current_xact_id_if_assigned()::text")
+        cursor.execute(f"SELECT {XID}")
         (xid,) = cursor.fetchone()
         cursor.close()
-        if has_request_context():
-            g.db_commit_sent = True
-        try:
-            commit(connection)
-        except cut as error:
-            ended = getattr(error, "pgcode", None) in ENDED_BY_SERVER
-            outcome = "aborted" if xid is None or ended else _outcome(engine, xid, seconds)
-            if has_request_context():
-                g.db_commit_outcome = outcome
-            if outcome != "committed":
-                raise
-            log.warning("a COMMIT's answer was cut, but it committed: %s", str(error).strip())
-            connection.invalidate(error, soft=True)  # reconnected at its next checkout
+        _settled(engine, seconds, connection, xid, lambda: commit(connection))
 
     dialect.do_commit = do_commit  # type: ignore[assignment]  # this engine's dialect only
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def begin_first(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        # psycopg2 sends one string as one message: BEGIN goes with the statement.
+        if context is not None and context.execution_options.get(BEGIN_FIRST):
+            statement = f"BEGIN; {statement}"
+        return statement, parameters
+
+
+# The transaction's id as text; NULL for one that wrote nothing: nothing to lose.
+XID = "pg_current_xact_id_if_assigned()::text"
+BEGIN_FIRST = "bulletin_begin_first"
+LEFT_OPEN = (TRANSACTION_STATUS_INTRANS, TRANSACTION_STATUS_INERROR)
+
+
+def _settled(engine: Engine, seconds: float, connection: Any, xid: str | None, commit: Any) -> None:
+    """Send the COMMIT of transaction ``xid``; if its answer is cut, learn
+    whether it landed, and go on as if the answer had come when it did."""
+    if has_request_context():
+        g.db_commit_sent = True
+    try:
+        commit()
+    except (engine.dialect.loaded_dbapi.OperationalError, DBAPIError) as error:
+        # The driver's error inside the dialect; SQLAlchemy's (which has
+        # invalidated the connection already) from a statement.
+        wrapped = isinstance(error, DBAPIError)
+        if wrapped and not isinstance(error.orig, engine.dialect.loaded_dbapi.OperationalError):
+            raise
+        ended = getattr(getattr(error, "orig", error), "pgcode", None) in ENDED_BY_SERVER
+        outcome = "aborted" if xid is None or ended else _outcome(engine, xid, seconds)
+        if has_request_context():
+            g.db_commit_outcome = outcome
+        if outcome != "committed":
+            raise
+        log.warning("a COMMIT's answer was cut, but it committed: %s", str(error).strip())
+        if not wrapped:
+            connection.invalidate(error, soft=True)  # reconnected at its next checkout
+
+
+def commit_one_write(engine: Engine, statement: Any, values: dict[str, Any]) -> Any | None:
+    """Run one statement that writes and returns at most one row, and commit
+    it: two round trips on PostgreSQL where a session takes four (BEGIN, the
+    statement, the transaction id, COMMIT). BEGIN goes out with the statement,
+    whose RETURNING must end with ``literal_column(XID)``; a cut COMMIT is
+    settled as a session's is (``settle_cut_commits``). The row, or None."""
+    if engine.dialect.name != "postgresql":
+        raise RuntimeError("commit_one_write is for PostgreSQL: use the session elsewhere")
+    seconds = float(current_app.config["DB_CONNECT_WAIT"])
+    with autocommit(engine) as connection:
+        begun = connection.execution_options(**{BEGIN_FIRST: True})
+        row = begun.execute(statement, values).one_or_none()
+        xid = row[-1] if row is not None else None
+        _settled(engine, seconds, None, xid, lambda: connection.exec_driver_sql("COMMIT"))
+    if has_request_context():
+        g.db_committed = True  # as a session's commit notes it: never run again
+    return row
 
 
 def _outcome(engine: Engine, xid: str, seconds: float) -> str:
@@ -230,7 +276,16 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
             yield connection
         finally:
             if not dbapi_connection.closed:
-                dbapi_connection.autocommit = False  # as the pool hands it out
+                if dbapi_connection.get_transaction_status() in LEFT_OPEN:
+                    # A transaction begun by hand (commit_one_write) that failed
+                    # before its COMMIT: psycopg2 does not know of it.
+                    try:
+                        with dbapi_connection.cursor() as cursor:
+                            cursor.execute("ROLLBACK")
+                    except Exception:  # gone or broken: never handed out again
+                        connection.invalidate()
+                if not dbapi_connection.closed:
+                    dbapi_connection.autocommit = False  # as the pool hands it out
 
 
 def retry_cut_requests(app: Flask, session: Any) -> None:

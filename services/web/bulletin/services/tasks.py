@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select, true
+from sqlalchemy import Select, Table, bindparam, insert, literal_column, select, true
 
 from ..core.pagination import Listing
 from ..extensions import db
 from ..models import Role, Task, User, utcnow
-from ..runtime.pool import autocommit
+from ..runtime.pool import XID, autocommit, commit_one_write
 from .api_tokens import CALLER_COLUMNS, Claims, caller_row
 
 # What the API shows of a task, read as columns: no entity to build per row.
@@ -101,6 +101,7 @@ def create_own_task(
 
     One INSERT that reads the caller and returns the row: no separate check
     of the caller before it, and no reading the task back after the commit.
+    On PostgreSQL it and its COMMIT are two round trips (commit_one_write).
     """
     now = utcnow()
     values = {
@@ -111,13 +112,15 @@ def create_own_task(
         "done": done,
         "now": now,
     }
-    row = db.session.execute(_insert_own_task(), values).one_or_none()
+    if db.engine.dialect.name == "postgresql":
+        return commit_one_write(db.engine, _insert_own_task(with_xid=True), values)
+    row = db.session.execute(_insert_own_task(with_xid=False), values).one_or_none()
     db.session.commit()
     return row
 
 
 @cache
-def _insert_own_task() -> Any:
+def _insert_own_task(*, with_xid: bool) -> Any:
     now = bindparam("now", type_=Task.created_at.type)
     callers = select(
         User.id,
@@ -134,7 +137,8 @@ def _insert_own_task() -> Any:
     columns = ["owner_id", "title", "description", "done", "created_at", "updated_at"]
     # The table, not the entity: a plain INSERT, not the ORM's bulk insert of entities.
     table = cast(Table, Task.__table__)
-    return insert(table).from_select(columns, callers).returning(*TASK_COLUMNS)
+    returned: tuple[Any, ...] = (*TASK_COLUMNS, literal_column(XID)) if with_xid else TASK_COLUMNS
+    return insert(table).from_select(columns, callers).returning(*returned)
 
 
 def update_task(task: Task, **changes: object) -> Task:

@@ -71,7 +71,8 @@ def search_page():
     if not text:
         return render_template("main/search.html", q="", page=None, people=[], snippets={})
     everything = search.prepare(text)
-    page = requested_page(search.posts(text, everything=everything), per_page("POSTS_PER_PAGE"))
+    found = search.posts(text, everything=everything, cards=True)
+    page = requested_page(found, per_page("POSTS_PER_PAGE"))
     found_people = [] if page.has_prev else search.people(text)
     return render_template(
         "main/search.html",

@@ -54,3 +54,22 @@ def test_a_pinged_connection_is_handed_out_outside_a_transaction(app, monkeypatc
             connection.execute(text("SELECT 1"))
         with pool.autocommit(db.engine) as connection:
             assert connection.execute(text("SELECT 42")).scalar() == 42
+
+
+def test_a_read_alone_view_runs_its_get_outside_a_transaction(fresh_app):
+    # Each statement is then its own transaction: it starts when the statement
+    # does. In a transaction the second statement starts after the first.
+    @fresh_app.route("/alone", methods=["GET", "POST"])
+    @pool.reads_alone
+    def alone():
+        db.session.execute(text("SELECT pg_sleep(0.01)"))
+        same = "SELECT statement_timestamp() = transaction_timestamp()"
+        return str(db.session.execute(text(same)).scalar())
+
+    fresh_app.config["WTF_CSRF_ENABLED"] = False  # the POST is this test's, not a form's
+    client = fresh_app.test_client()
+    assert client.get("/alone").text == "True"
+    assert client.post("/alone").text == "False"  # a POST keeps its transaction
+    # The pool hands the connection out as it hands out every other: in transactions.
+    with fresh_app.app_context(), db.engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is False

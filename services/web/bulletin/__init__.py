@@ -75,7 +75,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     from .runtime.metrics import count_pool_connections, init_metrics
     from .runtime.pool import (
         ping_idle_connections,
+        restore_transactions,
         retry_cut_requests,
+        run_reads_alone,
         settle_cut_commits,
         wait_for_restarts,
     )
@@ -100,6 +102,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         settle_cut_commits(db.engine, app.config["DB_CONNECT_WAIT"])
         count_pool_connections(db.engine)
         retry_cut_requests(app, db.session)
+        run_reads_alone(app, db.session)
+        restore_transactions(db.engine)
     init_jobs(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     auth.init_login(app)

@@ -6,6 +6,8 @@ importing the package that imports them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from .parser import Parser
@@ -13,6 +15,11 @@ from .parser import Parser
 
 class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = Parser()
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """Make a schema given as a class once, here: webargs makes one from a
+        class for every request, which cost the task list a tenth of its time."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
 bp = Blueprint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, g
@@ -12,7 +13,7 @@ from ..models import Task
 from ..runtime.json_provider import json_response
 from ..services import tasks
 from ..services.api_tokens import caller_row
-from ..web.urls import row_url
+from ..web.urls import row_urls
 from .auth import api_bearer, caller_checked, check_caller_row, token_required, write_limit
 from .blueprint import bp
 from .paging import links_of, page_of
@@ -43,16 +44,22 @@ def list_tasks(**args):
     )
     check_caller_row(caller)
     page = forward_page(tasks.TASK_ORDER, rows, args["per_page"], after)
+    uri = task_uris()
     body = {
-        "items": [task_json(row) for row in page.items],
+        "items": [task_json(row, uri) for row in page.items],
         "per_page": page.per_page,
         "links": links_of(page, args, "api.list_tasks"),
     }
     return json_response(body)
 
 
-def task_json(task: Any) -> dict[str, Any]:
-    """TaskPublic's dump of a task or a row of TASK_COLUMNS, without marshmallow."""
+def task_uris() -> Callable[[object], str]:
+    return row_urls("api.get_task", "task_id", external=True)
+
+
+def task_json(task: Any, uri: Callable[[object], str] | None = None) -> dict[str, Any]:
+    """TaskPublic's dump of a task or a row of TASK_COLUMNS, without
+    marshmallow; ``uri`` from task_uris() for a list of them."""
     return {
         "id": task.id,
         "title": task.title,
@@ -60,7 +67,7 @@ def task_json(task: Any) -> dict[str, Any]:
         "done": task.done,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
-        "uri": row_url("api.get_task", "task_id", task.id, external=True),
+        "uri": (uri or task_uris())(task.id),
     }
 
 

@@ -23,6 +23,7 @@ from ..core.pagination import Listing, Page, paginate
 from ..extensions import db, moment, search_limit
 from ..models import Comment, Permission, Post, Role, User
 from ..models.blog import POST_MAX
+from ..runtime.pool import reads_alone
 from ..services import accounts, blog, search
 from ..web.forms import Form
 from ..web.next_url import safe_next_path
@@ -86,6 +87,7 @@ def search_page():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@reads_alone
 @for_visitors
 def index():
     """Show the feed, newest first, with the write-a-post form for writers."""

@@ -168,6 +168,8 @@ def settle_cut_commits(engine: Engine, seconds: float) -> None:
     commit = dialect.do_commit
 
     def do_commit(connection: Any) -> None:
+        if connection.autocommit:  # a request that only reads (reads_alone): nothing to commit
+            return
         cursor = connection.cursor()
         cursor.execute(f"SELECT {XID}")
         (xid,) = cursor.fetchone()
@@ -286,6 +288,47 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
                         connection.invalidate()
                 if not dbapi_connection.closed:
                     dbapi_connection.autocommit = False  # as the pool hands it out
+
+
+def reads_alone(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose GET only reads, or writes one statement at a time:
+    its statements run outside a transaction (``run_reads_alone``), which
+    saves the BEGIN before them and the ROLLBACK after, two of a signed-in
+    page's four round trips. A view with a write of two statements that must
+    land together, or one that sets something for its transaction (SET
+    LOCAL), must not be marked."""
+    view.reads_alone = True  # type: ignore[attr-defined]
+    return view
+
+
+def run_reads_alone(app: Flask, session: Any) -> None:
+    """Put a marked view's GET (``reads_alone``) on a connection in autocommit
+    when the session first takes one: psycopg2 then sends no BEGIN, and the
+    ROLLBACK at teardown is no round trip. The pool hands it back out as
+    it was (``restore_transactions``). On READ COMMITTED each statement saw
+    its own snapshot anyway; a commit in the request commits nothing more."""
+    if not event.contains(session, "after_begin", _alone_if_marked):
+        event.listen(session, "after_begin", _alone_if_marked)
+
+
+def _alone_if_marked(_session: Any, _transaction: Any, connection: Connection) -> None:
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "reads_alone", False) and connection.dialect.name == "postgresql":
+        connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+
+
+def restore_transactions(engine: Engine) -> None:
+    """A connection a read-alone request had goes back to the pool as the
+    pool hands them out: in transactions."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def in_transactions_again(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None and not dbapi_connection.closed:
+            dbapi_connection.autocommit = False
 
 
 def retry_cut_requests(app: Flask, session: Any) -> None:

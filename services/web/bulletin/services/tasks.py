@@ -50,7 +50,7 @@ def caller_and_tasks(
         )
         return caller, list(page)
     with autocommit(db.engine) as connection:
-        rows = list(connection.execute(_caller_with_page(done is not None), values))
+        rows = connection.execute(_caller_with_page(done is not None), values).all()
     if not rows:
         return None, []
     return rows[0], [row for row in rows if row.id is not None]

@@ -25,8 +25,8 @@ Docker's userland port proxy), then measures with wrk, 50 connections:
      page cache, PAGE_CACHE_SECONDS)
   e. GET /search, one connection
   f. the task list and the signed-in home page through nginx and TLS at a constant
-     70 % of the peak rate just measured (hey, 25 paced workers spread over
-     the period): the latency people get at a load the machine can carry
+     70 % of the peak rate just measured (wrk, 25 connections paced by
+     paced.lua): the latency people get at a load the machine can carry
 
 with 1 thousand and then 1 million rows in posts and tasks. Prints a table
 and the ratios with their targets, met or missed, the resident memory of each
@@ -35,7 +35,7 @@ the stack's markers, so the notes around them stay). Each run is appended to
 loadtests/history.jsonl, and loadtests/ratios.svg charts the ratios of every
 run so far (matplotlib).
 
-Needs wrk and hey (apt-get install wrk hey) and, for compose, a Docker engine with the
+Needs wrk (apt-get install wrk) and, for compose, a Docker engine with the
 base images; for loopback, nginx (apt-get install nginx-light) and a
 PostgreSQL server: BENCH_DATABASE_URL or TEST_DATABASE_URL names a database
 whose role may create databases (the benchmark makes its own beside it).

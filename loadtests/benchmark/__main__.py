@@ -30,9 +30,8 @@ def main() -> int:
         "--large", type=int, default=1_000_000, help="rows in posts and in tasks for the large run"
     )
     args = parser.parse_args()
-    for tool in ("wrk", "hey"):
-        if not shutil.which(tool):
-            raise SystemExit(f"bench: {tool} is not installed (apt-get install wrk hey)")
+    if not shutil.which("wrk"):
+        raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     start = compose_target if args.stack == "compose" else loopback_target
     with start() as target:
         measured = measure_all(target, args.seconds, args.large)

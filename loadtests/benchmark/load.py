@@ -1,26 +1,22 @@
-"""The load generators: wrk for peak rates, hey for a paced rate."""
+"""The load generator: wrk, at its peak rate or at a paced one."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import statistics
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 # The Host every request names: nginx and the app answer only their own names,
-# and wrk reaches the containers by address. One User-Agent for every client,
-# hey's own (Debian's hey sends it whatever -H says): Flask-Login ties a session
-# to the browser that signed in, and a session seen from another is marked
-# "not fresh" and its cookie written anew on every answer, which no real
-# browser's requests cost.
+# and wrk reaches the containers by address. One User-Agent for every request,
+# the sign-in's included (it was hey's, which paced the f rows once and sends
+# its own whatever -H says): Flask-Login ties a session to the browser that
+# signed in, and a session seen from another is marked "not fresh" and its
+# cookie written anew on every answer, which no real browser's requests cost.
 SITE = {"Host": "localhost", "User-Agent": "hey/0.0.1"}
 CONNECTIONS = 50
-PACERS = 25  # hey processes sharing a paced rate (see paced)
-WARM_UP_SECONDS = 2  # a paced run's start, sent and not counted (see paced)
+PACERS = 25  # connections sharing a paced rate (see paced)
+WARM_UP_SECONDS = 3  # a paced run's first, to learn its latency (see paced)
 
 
 @dataclass
@@ -35,6 +31,8 @@ class Run:
 
 # What wrk sends to measure task creation: a POST with a JSON body.
 CREATE_TASK = Path(__file__).with_name("create_task.lua")
+# wrk at a steady rate (paced).
+PACED = Path(__file__).with_name("paced.lua")
 
 
 def wrk(
@@ -42,8 +40,10 @@ def wrk(
     seconds: int,
     headers: dict[str, str] | None = None,
     connections: int = CONNECTIONS,
-    script: Path | None = None,
+    script: Path | list[str] | None = None,
 ) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 in ms, and failures; ``script`` is a Lua file,
+    or one and its arguments (wrk's ``--script FILE URL -- ARGS``)."""
     command = [
         "wrk",
         "--threads",
@@ -58,9 +58,12 @@ def wrk(
     ]
     for name, value in {**SITE, **(headers or {})}.items():
         command += ["--header", f"{name}: {value}"]
-    if script:
-        command += ["--script", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    file, *script_args = script if isinstance(script, list) else [script]
+    if file:
+        command += ["--script", str(file)]
+    output = subprocess.run(
+        [*command, url, *map(str, script_args)], capture_output=True, text=True, check=True
+    ).stdout
 
     def found(pattern: str) -> re.Match[str]:
         match = re.search(pattern, output, re.M)
@@ -87,40 +90,26 @@ def wrk(
 
 
 def paced(
-    url: str, seconds: int, rate: float, headers: dict[str, str] | None = None
+    url: str, seconds: int, rate: float, opening: str, headers: dict[str, str] | None = None
 ) -> tuple[float, float, float, int]:
     """``rate`` requests/s in all, evenly spread: latency below saturation.
 
-    hey paces each worker by its own clock, and workers started together send
-    together, a burst every period. So PACERS hey processes of one worker
-    each start a fraction of the period apart, and requests arrive evenly.
+    wrk with paced.lua: PACERS connections, each pausing before each request
+    so that its requests come PACERS / rate apart, and each connection's
+    first request for ``opening`` (a small static file), as wrk sends those
+    all at once. A first run of WARM_UP_SECONDS learns how long a request
+    takes (the pause is that much shorter, so the rate is met) and warms
+    nginx and the pool.
 
-    The first WARM_UP_SECONDS are sent but not counted: PACERS clients
-    opening their TLS connections at once, and nginx and the pool opening
-    theirs behind them, is a start no steady load has. It was most of the
-    slow answers of a run (86 of the 87 over 100 ms in one of 30 s).
+    hey, which paced this before, cost 1.0 ms of CPU per request on the two
+    cores the stack has (25 processes), wrk 0.2 ms: at "70 % of peak" the
+    machine ran near its limit, and its queue was what the p99 measured.
     """
-    each = rate / PACERS
-    run = seconds + WARM_UP_SECONDS
-    command = ["hey", "-z", f"{run}s", "-c", "1", "-q", f"{each:.3f}", "-t", "5", "-o", "csv"]
-    command += ["-host", SITE["Host"]]
-    for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
-    pacers = []
-    for _ in range(PACERS):
-        pacers.append(
-            subprocess.Popen([*command, url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        )
-        time.sleep(1 / each / PACERS)
-    times, failed = [], 0
-    for pacer in pacers:
-        output, _ = pacer.communicate(timeout=run + 60)
-        for row in csv.DictReader(io.StringIO(output.decode())):
-            if float(row["offset"]) < WARM_UP_SECONDS:
-                continue
-            times.append(float(row["response-time"]) * 1000)
-            failed += not row["status-code"].startswith(("2", "3"))
-    if len(times) < 100:
-        raise SystemExit(f"bench: only {len(times)} answers at {rate:,.0f}/s from {url}")
-    cuts = statistics.quantiles(times, n=100)
-    return len(times) / seconds, cuts[49], cuts[98], failed
+    apart_ms = PACERS / rate * 1000
+    script = [str(PACED), "--", f"{apart_ms:.3f}", opening, str(PACERS // min(2, PACERS))]
+    warm = wrk(url, WARM_UP_SECONDS, headers, PACERS, script)
+    taken_ms = max(0.0, PACERS / warm[0] * 1000 - apart_ms)  # a request, and wrk's turn
+    script[2] = f"{max(0.0, apart_ms - taken_ms):.3f}"
+    result = wrk(url, seconds, headers, PACERS, script)
+    print(f"bench: paced at {result[0]:,.0f} requests/s (asked {rate:,.0f})", flush=True)
+    return result

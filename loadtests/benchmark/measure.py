@@ -183,6 +183,6 @@ def measure_all(target: Target, seconds: int, large: int) -> Measured:
         peak = next(r for r in runs if r.name == f"d. {route}, nginx + TLS" and r.rows == "1M")
         rate = 0.7 * peak.requests_per_second
         print(f"bench: {route} at {rate:,.0f} requests/s, paced", flush=True)
-        result = paced(f"{target.proxied}{path}", seconds, rate, headers)
+        result = paced(f"{target.proxied}{path}", seconds, rate, f"/static/{static}", headers)
         show(Run(f"f. {route}, nginx + TLS, {PACED}", "1M", *result))
     return Measured(runs, target.worker_memory(), machine(target))

@@ -25,6 +25,13 @@ Four things keep a restart (a few seconds) from failing requests:
   Its transaction id, noted before the COMMIT, is looked up on a new
   connection (``settle_cut_commits``): committed, the request goes on as if
   the answer had come; rolled back, it runs again.
+
+And three ways the hot routes spend fewer round trips than a session's
+BEGIN, statements, ROLLBACK or COMMIT, each still safe through a restart: a
+read of one statement in autocommit (``autocommit``), a write of one
+statement with BEGIN sent along and its transaction id returned
+(``commit_one_write``), and a view's GET run outside a transaction
+(``reads_alone``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from bulletin import create_app
@@ -343,3 +343,22 @@ def test_a_write_that_fails_before_its_commit_leaves_its_connection_idle(databas
             assert dbapi_connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
             assert connection.execute(text("SELECT pg_backend_pid()")).scalar() == pid
         db.engine.dispose()
+
+
+def test_a_write_in_one_is_two_round_trips(database_url):
+    # BEGIN rides with the statement, and with it alone; then the COMMIT.
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    with app.app_context(), probe_table(app, "commit_probe"):
+        event.listen(db.engine, "after_cursor_execute", note)
+        try:
+            inserted = commit_one_write(db.engine, ONE_WRITE, {})
+        finally:
+            event.remove(db.engine, "after_cursor_execute", note)
+        assert inserted is not None
+        assert inserted.xid
+        assert sent == [f"BEGIN; {ONE_WRITE.text}", "COMMIT"]

@@ -235,8 +235,10 @@ def commit_one_write(engine: Engine, statement: Any, values: dict[str, Any]) -> 
         raise RuntimeError("commit_one_write is for PostgreSQL: use the session elsewhere")
     seconds = float(current_app.config["DB_CONNECT_WAIT"])
     with autocommit(engine) as connection:
-        begun = connection.execution_options(**{BEGIN_FIRST: True})
-        row = begun.execute(statement, values).one_or_none()
+        # The option for this statement only: Connection.execution_options()
+        # would set it for the COMMIT too.
+        begun = connection.execute(statement, values, execution_options={BEGIN_FIRST: True})
+        row = begun.one_or_none()
         xid = row[-1] if row is not None else None
         _settled(engine, seconds, None, xid, lambda: connection.exec_driver_sql("COMMIT"))
     if has_request_context():

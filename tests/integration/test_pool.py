@@ -70,6 +70,11 @@ def test_a_read_alone_view_runs_its_get_outside_a_transaction(fresh_app):
     client = fresh_app.test_client()
     assert client.get("/alone").text == "True"
     assert client.post("/alone").text == "False"  # a POST keeps its transaction
+    # A request context pushed by hand (a test's, a script's) is not a GET
+    # being served: what it writes stays one transaction.
+    with fresh_app.test_request_context("/alone"):
+        assert alone() == "False"
+        db.session.rollback()
     # The pool hands the connection out as it hands out every other: in transactions.
     with fresh_app.app_context(), db.engine.connect() as connection:
         assert connection.connection.dbapi_connection.autocommit is False

@@ -315,16 +315,24 @@ def run_reads_alone(app: Flask, session: Any) -> None:
     when the session first takes one: psycopg2 then sends no BEGIN, and the
     ROLLBACK at teardown is no round trip. The pool hands it back out as
     it was (``restore_transactions``). On READ COMMITTED each statement saw
-    its own snapshot anyway; a commit in the request commits nothing more."""
-    if not event.contains(session, "after_begin", _alone_if_marked):
-        event.listen(session, "after_begin", _alone_if_marked)
+    its own snapshot anyway; a commit in the request commits nothing more.
+
+    Noted before any other hook of the request (the login session's read is
+    one), and only for a request being served: a request context pushed
+    by hand for "/" (``test_request_context``) keeps its transactions."""
+    app.before_request(_note_reads_alone)
+    if not event.contains(session, "after_begin", _alone_if_noted):
+        event.listen(session, "after_begin", _alone_if_noted)
 
 
-def _alone_if_marked(_session: Any, _transaction: Any, connection: Connection) -> None:
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
-        return
-    view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "reads_alone", False) and connection.dialect.name == "postgresql":
+def _note_reads_alone() -> None:
+    if request.method in ("GET", "HEAD"):
+        view = current_app.view_functions.get(request.endpoint or "")
+        g.reads_alone = getattr(view, "reads_alone", False)
+
+
+def _alone_if_noted(_session: Any, _transaction: Any, connection: Connection) -> None:
+    if has_request_context() and g.get("reads_alone") and connection.dialect.name == "postgresql":
         connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
 
 

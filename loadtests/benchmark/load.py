@@ -106,7 +106,10 @@ def paced(
     machine ran near its limit, and its queue was what the p99 measured.
     """
     apart_ms = PACERS / rate * 1000
-    script = [str(PACED), "--", f"{apart_ms:.3f}", opening, str(PACERS // min(2, PACERS))]
+    # Openings per wrk thread, rounded up: 25 connections on 2 threads are 13
+    # and 12, and every connection's first request must be the opening.
+    openings = -(-PACERS // min(2, PACERS))
+    script = [str(PACED), "--", f"{apart_ms:.3f}", opening, str(openings)]
     warm = wrk(url, WARM_UP_SECONDS, headers, PACERS, script)
     taken_ms = max(0.0, PACERS / warm[0] * 1000 - apart_ms)  # a request, and wrk's turn
     script[2] = f"{max(0.0, apart_ms - taken_ms):.3f}"

@@ -5,15 +5,19 @@ nginx and TLS on the ports the stack publishes.
 
 The engine is left as it was found: the stack, its volumes and the images made
 here are removed, and the engine leaves the swarm (the tests skip when it is
-already in one, rather than touch a swarm they did not make).
+already in one, rather than touch a swarm they did not make). One run at a time
+holds the engine, and a swarm that a killed run left is known by its node label
+and taken down first, so it cannot fail the next run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -36,6 +40,11 @@ STACK = "bulletinswarm"
 PASSWORD = "a-swarm-password"
 ADMIN = "admin@example.com"
 MAILDEV = f"{STACK}_maildev"
+# Held while a run owns the engine: a second run (a CI job beside a local one) waits.
+ENGINE_LOCK = Path(tempfile.gettempdir()) / "bulletin-swarm-tests.lock"
+# The node label that marks a swarm these tests made; its value says whether
+# they also made docker_gwbridge, which swarm init creates when it is missing.
+MADE_HERE = "bulletin.tests.swarm"
 
 
 def docker(*args: str, check: bool = True, input: str | None = None) -> str:
@@ -104,34 +113,57 @@ class SwarmStack:
         return self.session().get(self.https_url + "/healthz", timeout=10).json()["release"]
 
 
+def made_here() -> str | None:
+    """The MADE_HERE label of this engine's swarm node, or None."""
+    labels = docker("node", "inspect", "self", "--format", "{{json .Spec.Labels}}", check=False)
+    return json.loads(labels or "{}").get(MADE_HERE)
+
+
+def take_down(made: str) -> None:
+    """Remove the stack, its volumes and images, then leave the swarm these tests made."""
+    docker("stack", "rm", STACK, check=False)
+    label = f"label=com.docker.stack.namespace={STACK}"
+
+    def gone() -> bool:
+        return not docker("ps", "-aq", "--filter", label)
+
+    wait_for(gone, 120, "the stack's containers to go")
+    docker("swarm", "leave", "--force", check=False)
+    for volume in docker("volume", "ls", "-q", "--filter", label).split():
+        docker("volume", "rm", volume, check=False)
+    if made == "made-gwbridge":
+        docker("network", "rm", "docker_gwbridge", check=False)
+    for image in docker("images", "--format", "{{.Repository}}:{{.Tag}}").split():
+        if re.match(r"bulletin-(web|nginx|backup):(swarm-|.*-[0-9a-f]{12}$)", image):
+            docker("rmi", image, check=False)
+
+
 @pytest.fixture(scope="module")
 def swarm_engine() -> Iterator[None]:
     reason = docker_missing()
     if reason:
         pytest.skip(reason)
-    state = docker("info", "--format", "{{.Swarm.LocalNodeState}}")
-    if state != "inactive":
-        pytest.skip(f"this engine is already in a swarm ({state}); the tests only use their own")
-    had_bridge = bool(docker("network", "ls", "-q", "--filter", "name=^docker_gwbridge$"))
-    docker("swarm", "init", "--advertise-addr", "127.0.0.1")
-    try:
-        yield
-    finally:
-        docker("stack", "rm", STACK, check=False)
-        label = f"label=com.docker.stack.namespace={STACK}"
-
-        def gone() -> bool:
-            return not docker("ps", "-aq", "--filter", label)
-
-        wait_for(gone, 120, "the stack's containers to go")
-        docker("swarm", "leave", "--force", check=False)
-        for volume in docker("volume", "ls", "-q", "--filter", label).split():
-            docker("volume", "rm", volume, check=False)
-        if not had_bridge:
-            docker("network", "rm", "docker_gwbridge", check=False)
-        for image in docker("images", "--format", "{{.Repository}}:{{.Tag}}").split():
-            if re.match(r"bulletin-(web|nginx|backup):(swarm-|.*-[0-9a-f]{12}$)", image):
-                docker("rmi", image, check=False)
+    with ENGINE_LOCK.open("w") as lock:
+        wait_for(
+            lambda: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB) is None,
+            1800,
+            f"another run of the swarm tests to let go of {ENGINE_LOCK}",
+        )
+        left_behind = made_here()
+        if left_behind:  # no run holds the lock, so a killed one left this swarm
+            take_down(left_behind)
+        state = docker("info", "--format", "{{.Swarm.LocalNodeState}}")
+        if state != "inactive":
+            pytest.skip(f"this engine is in a swarm ({state}); the tests only use their own")
+        had_bridge = bool(docker("network", "ls", "-q", "--filter", "name=^docker_gwbridge$"))
+        docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+        made = "found-gwbridge" if had_bridge else "made-gwbridge"
+        node = docker("info", "--format", "{{.Swarm.NodeID}}")
+        docker("node", "update", "--label-add", f"{MADE_HERE}={made}", node)
+        try:
+            yield
+        finally:
+            take_down(made)
 
 
 @pytest.fixture(scope="module")

@@ -116,7 +116,7 @@ class SwarmStack:
 def made_here() -> str | None:
     """The MADE_HERE label of this engine's swarm node, or None."""
     labels = docker("node", "inspect", "self", "--format", "{{json .Spec.Labels}}", check=False)
-    return json.loads(labels or "{}").get(MADE_HERE)
+    return (json.loads(labels or "null") or {}).get(MADE_HERE)  # a node without labels: null
 
 
 def take_down(made: str) -> None:

@@ -16,7 +16,7 @@ from .config import generated_secret_key, load_config
 from .runtime.assets import version_static_urls
 from .runtime.json_provider import FastJSONProvider
 from .web.times import time_ago
-from .web.urls import IdConverter, id_schema, row_url
+from .web.urls import IdConverter, id_schema, row_urls
 
 # Security schemes for the OpenAPI document: bearer tokens by default,
 # HTTP Basic where POST /tokens says so.
@@ -40,7 +40,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app = Flask(__name__)
     app.json = FastJSONProvider(app)
     app.url_map.converters["id"] = IdConverter
-    app.jinja_env.globals["row_url"] = row_url
+    app.jinja_env.globals["row_urls"] = row_urls
     app.jinja_env.filters["time_ago"] = time_ago
     version_static_urls(app)
     app.config.from_object(load_config(config_name, os.environ))

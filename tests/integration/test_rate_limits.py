@@ -12,10 +12,12 @@ import time
 import uuid
 
 import pytest
+from flask import Flask
+from flask_limiter import Limiter
 
 from bulletin import create_app
 from bulletin.core.signing import make_token
-from bulletin.extensions import db, mail
+from bulletin.extensions import check_limits_where_declared, db, mail
 from bulletin.services import accounts, api_tokens
 from bulletin.services.accounts.credentials import password_fingerprint
 from tests.conftest import empty_tables
@@ -360,3 +362,24 @@ def test_one_inbox_gets_at_most_the_recipient_limit_whoever_asks(limited_app, fl
             assert response.status_code == 302
             assert response.headers["Location"].endswith("/auth/login")
     assert [message.recipients for message in outbox] == [[email]] * 5
+
+
+def test_no_check_runs_before_requests_for_limits_nobody_declared(limited_app):
+    """Bulletin's limits are all on routes: Flask-Limiter's check before every
+    request, for app-wide and default limits, is not run at all
+    (extensions.check_limits_where_declared); the routes' own limits hold,
+    as the tests above show."""
+    hooks = limited_app.before_request_funcs[None]
+    assert not [hook for hook in hooks if isinstance(getattr(hook, "__self__", None), Limiter)]
+
+
+def test_a_default_limit_a_fork_adds_still_holds():
+    # Its own Flask app and limiter: a default limit stays on a limiter for good.
+    app = Flask(__name__)
+    app.config.update(RATELIMIT_DEFAULT="2/minute", RATELIMIT_STORAGE_URI="memory://")
+    limiter = Limiter(key_func=lambda: "one client")
+    limiter.init_app(app)
+    app.add_url_rule("/", "page", lambda: "page")
+    check_limits_where_declared(app, limiter)
+    client = app.test_client()
+    assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]

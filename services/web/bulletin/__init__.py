@@ -66,7 +66,17 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     from .cli import register_commands
     from .core.email_addresses import allow_lan_domains
     from .errors import register_error_handlers
-    from .extensions import api, bootstrap, csrf, db, limiter, mail, migrate, moment
+    from .extensions import (
+        api,
+        bootstrap,
+        check_limits_where_declared,
+        csrf,
+        db,
+        limiter,
+        mail,
+        migrate,
+        moment,
+    )
     from .jobs import init_jobs
     from .runtime import health
     from .runtime.bodies import drain_request_bodies
@@ -125,6 +135,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     # The API authenticates with tokens, not cookies: nothing for CSRF to protect.
     csrf.exempt(json_api.bp)
     csrf.exempt(json_api.legacy_bp)
+    check_limits_where_declared(app, limiter)
 
     register_error_handlers(app)
     register_commands(app)

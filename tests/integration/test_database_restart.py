@@ -9,22 +9,37 @@ import contextlib
 import socket
 import threading
 import time
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+from flask import g
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from bulletin import create_app
 from bulletin.extensions import db
-from bulletin.runtime.pool import MAX_RUNS, XID, _closed_by_server, autocommit, commit_one_write
+from bulletin.runtime.pool import (
+    MAX_RUNS,
+    _closed_by_server,
+    autocommit,
+    insert_once,
+    request_key,
+)
 from harness.loopback import pipe
 from harness.waiting import free_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-ONE_WRITE = text(f"INSERT INTO commit_probe VALUES (1) RETURNING n, {XID} AS xid")  # noqa: S608 (a constant)
+# One INSERT, the same that skips a row whose request key is stored, and its find.
+ONE_WRITE = text("INSERT INTO commit_probe VALUES (:n, :request_key) RETURNING n")
+WRITE_AGAIN = text(
+    "INSERT INTO commit_probe VALUES (:n, :request_key) "
+    "ON CONFLICT (request_key) DO NOTHING RETURNING n"
+)
+FIND = text("SELECT n FROM commit_probe WHERE request_key = :request_key")
+ONCE = (ONE_WRITE, WRITE_AGAIN, FIND)
 
 
 class Forwarder:
@@ -131,10 +146,10 @@ def cut_own_connection(database_url: str) -> None:
 
 
 @contextlib.contextmanager
-def probe_table(app, name: str):
-    """A table of one integer column for the views to write to, dropped after."""
+def probe_table(app, name: str, columns: str = "n integer"):
+    """A table (of one integer column) for the views to write to, dropped after."""
     with app.app_context():
-        db.session.execute(text(f"CREATE TABLE {name} (n integer)"))
+        db.session.execute(text(f"CREATE TABLE {name} ({columns})"))
         db.session.commit()
     try:
         yield
@@ -248,22 +263,24 @@ def test_a_request_that_committed_is_never_run_again(cut_app):
         assert probe_rows() == 1
 
 
-class CommitCutter(Forwarder):
-    """A forwarder that cuts the first COMMIT after ``arm``: it passes the
-    COMMIT on and drops the answer ("lands"), or drops the COMMIT itself
-    ("lost"), and closes both ends, as a restart can at that moment."""
+class StatementCutter(Forwarder):
+    """A forwarder that cuts the first message holding ``marker`` after
+    ``arm``: it passes it on and drops the answer ("lands"), or drops the
+    message itself ("lost"), and closes both ends, as a restart can then."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         super().__init__(target)
         self.mode: str | None = None
+        self.marker = b""
 
-    def arm(self, mode: str) -> None:
-        self.mode = mode
+    def arm(self, mode: str, marker: bytes) -> None:
+        self.mode, self.marker = mode, marker
 
     def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
         try:
             while data := client.recv(65536):
-                mode, self.mode = (self.mode, None) if b"COMMIT" in data else (None, self.mode)
+                marked = self.mode is not None and self.marker in data
+                mode, self.mode = (self.mode, None) if marked else (None, self.mode)
                 if mode == "lands":
                     upstream.sendall(data)
                 if mode is not None:
@@ -278,12 +295,16 @@ class CommitCutter(Forwarder):
             upstream.close()
 
 
+PROBE_COLUMNS = "n integer, request_key uuid UNIQUE"
+
+
 @pytest.fixture
-def commit_cutter(database_url):
-    """An app behind a CommitCutter, with one view that stores a row and
-    answers how many there are."""
+def statement_cutter(database_url):
+    """An app behind a StatementCutter, with two views that store a row and
+    answer the n of the rows there are: through the session, and in one
+    INSERT (insert_once) whose n is the view's run."""
     parts = urlsplit(database_url)
-    cutter = CommitCutter((parts.hostname or "127.0.0.1", parts.port or 5432))
+    cutter = StatementCutter((parts.hostname or "127.0.0.1", parts.port or 5432))
     cutter.start()
     url = urlunsplit(
         parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{cutter.port}")
@@ -291,74 +312,139 @@ def commit_cutter(database_url):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     runs: list[str] = []
 
+    def stored() -> str:
+        rows = db.session.execute(text("SELECT n FROM commit_probe")).scalars()
+        return ",".join(map(str, rows))
+
     @app.post("/store")
     def store():
         runs.append("write")
-        db.session.execute(text("INSERT INTO commit_probe VALUES (1)"))
+        db.session.execute(text("INSERT INTO commit_probe (n) VALUES (1)"))
         db.session.commit()
-        return str(db.session.execute(text("SELECT count(*) FROM commit_probe")).scalar())
+        return stored()
 
     @app.post("/store-in-one")
     def store_in_one():
         runs.append("write")
-        inserted = commit_one_write(db.engine, ONE_WRITE, {})
+        values = {"n": len(runs), "request_key": request_key()}
+        inserted = insert_once(db.engine, *ONCE, values)
         assert inserted is not None
-        assert inserted.xid, "the write did not bring its transaction id"
-        return str(db.session.execute(text("SELECT count(*) FROM commit_probe")).scalar())
+        return stored()
 
     try:
-        with probe_table(app, "commit_probe"):
+        with probe_table(app, "commit_probe", PROBE_COLUMNS):
             yield app, cutter, runs
     finally:
         cutter.stop()
 
 
-# "lands": the server committed, the answer was lost; the view goes on to
-# answer, once. "lost": the COMMIT never arrived; the request runs again, and
-# the cut run's row was rolled back. Stored once either way.
-# Through the session, and as one write with BEGIN sent along (commit_one_write).
-@pytest.mark.parametrize("path", ["/store", "/store-in-one"])
-@pytest.mark.parametrize(("mode", "expected_runs"), [("lands", 1), ("lost", 2)])
-def test_a_cut_commit_is_settled_and_stores_the_row_once(commit_cutter, path, mode, expected_runs):
-    app, cutter, runs = commit_cutter
-    cutter.arm(mode)
+# "lands": the server did the statement, its answer was lost. "lost": it
+# never arrived. Stored once either way:
+# - through the session, its COMMIT cut: the transaction id settles it, and a
+#   commit that landed lets the view go on, once;
+# - in one INSERT in autocommit (insert_once), the INSERT cut: the request
+#   runs again with its key and finds the first run's row (n=1) if it landed,
+#   or stores its own (n=2).
+@pytest.mark.parametrize(
+    ("path", "marker", "mode", "expected_runs", "expected_rows"),
+    [
+        ("/store", b"COMMIT", "lands", 1, "1"),
+        ("/store", b"COMMIT", "lost", 2, "1"),
+        ("/store-in-one", b"INSERT INTO commit_probe", "lands", 2, "1"),
+        ("/store-in-one", b"INSERT INTO commit_probe", "lost", 2, "2"),
+    ],
+)
+def test_a_cut_write_is_settled_and_stores_the_row_once(
+    statement_cutter, path, marker, mode, expected_runs, expected_rows
+):
+    app, cutter, runs = statement_cutter
+    cutter.arm(mode, marker)
     answer = app.test_client().post(path)
-    assert cutter.mode is None, "the COMMIT was never cut"
+    assert cutter.mode is None, "the statement was never cut"
     assert answer.status_code == 200
-    assert answer.text == "1"
+    assert answer.text == expected_rows
     assert runs == ["write"] * expected_runs
 
 
-def test_a_write_that_fails_before_its_commit_leaves_its_connection_idle(database_url):
-    # BEGIN went out by hand, so psycopg2 does not know a transaction is open:
-    # the pool must not hand out a connection stuck in a failed one.
+def test_an_insert_run_again_waits_for_its_first_run_and_finds_its_row(database_url):
+    # The first run's session may outlive the cut a moment, its INSERT not yet
+    # committed: the unique index makes the second wait, then skip it.
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    key = str(uuid.uuid4())
+    first = psycopg2.connect(database_url)
+    with app.app_context(), probe_table(app, "commit_probe", PROBE_COLUMNS):
+        try:
+            with first.cursor() as cursor:
+                cursor.execute("INSERT INTO commit_probe VALUES (1, %s)", (key,))
+            again: list = []
+
+            def run_again() -> None:
+                with app.test_request_context("/"):
+                    g.db_runs = 2  # as retry_cut_requests runs a cut request again
+                    again.append(insert_once(db.engine, *ONCE, {"n": 2, "request_key": key}))
+
+            thread = threading.Thread(target=run_again)
+            thread.start()
+            deadline = time.monotonic() + 10
+            while not waiting_on_a_lock(database_url, "INSERT INTO commit_probe"):
+                assert time.monotonic() < deadline, "the second run never waited for the first"
+                time.sleep(0.02)
+            first.commit()
+            thread.join(10)
+            assert [row.n for row in again] == [1]
+            with first.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM commit_probe")
+                assert cursor.fetchone()[0] == 1
+            first.rollback()
+        finally:
+            first.close()
+
+
+def waiting_on_a_lock(database_url: str, query: str) -> bool:
+    other = psycopg2.connect(database_url)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE %s",
+                (f"{query}%",),
+            )
+            return cursor.fetchone()[0] > 0
+    finally:
+        other.close()
+
+
+def test_a_failed_insert_hands_its_connection_back_idle(database_url):
+    # In autocommit nothing is left open; the pool hands the same connection
+    # out again, in transactions as before.
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         with db.engine.connect() as connection:
             pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
         with pytest.raises(DBAPIError, match="division by zero"):
-            commit_one_write(db.engine, text(f"SELECT 1 / 0, {XID}"), {})
+            insert_once(db.engine, text("SELECT 1 / 0"), *ONCE[1:], {"request_key": request_key()})
         with db.engine.connect() as connection:
             dbapi_connection = connection.connection.dbapi_connection
             assert dbapi_connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
+            assert dbapi_connection.autocommit is False
             assert connection.execute(text("SELECT pg_backend_pid()")).scalar() == pid
         db.engine.dispose()
 
 
-def test_a_write_in_one_is_two_round_trips(database_url):
-    # BEGIN rides with the statement, and with it alone; then the COMMIT.
+def test_an_insert_once_is_one_round_trip(database_url):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     sent: list[str] = []
 
     def note(_conn, _cursor, statement, *_args) -> None:
         sent.append(statement)
 
-    with app.app_context(), probe_table(app, "commit_probe"):
+    with app.app_context(), probe_table(app, "commit_probe", PROBE_COLUMNS):
         event.listen(db.engine, "after_cursor_execute", note)
         try:
-            inserted = commit_one_write(db.engine, ONE_WRITE, {})
+            inserted = insert_once(db.engine, *ONCE, {"n": 1, "request_key": request_key()})
         finally:
             event.remove(db.engine, "after_cursor_execute", note)
         assert inserted is not None
-        assert inserted.xid
-        assert sent == [f"BEGIN; {ONE_WRITE.text}", "COMMIT"]
+        assert inserted.n == 1
+        assert len(sent) == 1
+        assert sent[0].startswith("INSERT INTO commit_probe")

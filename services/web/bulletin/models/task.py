@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model
@@ -20,6 +21,14 @@ class Task(Model):
         # Every task query is one owner's tasks, in id order, sometimes by done.
         Index("ix_tasks_owner_id_id", "owner_id", "id"),
         Index("ix_tasks_owner_id_done_id", "owner_id", "done", "id"),
+        # One task per request key; only the API's creations have one.
+        Index(
+            "ix_tasks_request_key",
+            "request_key",
+            unique=True,
+            postgresql_where=text("request_key IS NOT NULL"),
+            sqlite_where=text("request_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,3 +38,7 @@ class Task(Model):
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The key of the request that stored it (runtime/pool.py: insert_once): a
+    # request cut by a database restart runs again and finds this row instead
+    # of storing a second.
+    request_key: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)

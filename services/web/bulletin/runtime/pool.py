@@ -28,9 +28,9 @@ Four things keep a restart (a few seconds) from failing requests:
 
 And three ways the hot routes spend fewer round trips than a session's
 BEGIN, statements, ROLLBACK or COMMIT, each still safe through a restart: a
-read of one statement in autocommit (``autocommit``), a write of one
-statement with BEGIN sent along and its transaction id returned
-(``commit_one_write``), and a view's GET run outside a transaction
+read of one statement in autocommit (``autocommit``), an insert of one
+statement in autocommit, made safe to run again by the request's key
+(``insert_once``), and a view's GET run outside a transaction
 (``reads_alone``).
 """
 
@@ -40,11 +40,11 @@ import contextlib
 import logging
 import select
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from psycopg2.extensions import TRANSACTION_STATUS_INERROR, TRANSACTION_STATUS_INTRANS
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
@@ -168,7 +168,7 @@ def settle_cut_commits(engine: Engine, seconds: float) -> None:
     """Learn what became of a COMMIT whose answer was cut. Noting the
     transaction id costs one round trip per commit; without it a write cut at
     its COMMIT could only answer 503, as nobody knew whether it was stored.
-    (``commit_one_write`` brings the id back with the write instead.)"""
+    (``insert_once`` needs no COMMIT: it can run again instead.)"""
     if engine.dialect.name != "postgresql":
         return
     dialect = engine.dialect
@@ -185,20 +185,9 @@ def settle_cut_commits(engine: Engine, seconds: float) -> None:
 
     dialect.do_commit = do_commit  # type: ignore[assignment]  # this engine's dialect only
 
-    @event.listens_for(engine, "before_cursor_execute", retval=True)
-    def begin_first(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
-    ) -> tuple[str, Any]:
-        # psycopg2 sends one string as one message: BEGIN goes with the statement.
-        if context is not None and context.execution_options.get(BEGIN_FIRST):
-            statement = f"BEGIN; {statement}"
-        return statement, parameters
-
 
 # The transaction's id as text; NULL for one that wrote nothing: nothing to lose.
 XID = "pg_current_xact_id_if_assigned()::text"
-BEGIN_FIRST = "bulletin_begin_first"
-LEFT_OPEN = (TRANSACTION_STATUS_INTRANS, TRANSACTION_STATUS_INERROR)
 
 
 def _settled(engine: Engine, seconds: float, connection: Any, xid: str | None, commit: Any) -> None:
@@ -225,22 +214,40 @@ def _settled(engine: Engine, seconds: float, connection: Any, xid: str | None, c
             connection.invalidate(error, soft=True)  # reconnected at its next checkout
 
 
-def commit_one_write(engine: Engine, statement: Any, values: dict[str, Any]) -> Any | None:
-    """Run one statement that writes and returns at most one row, and commit
-    it: two round trips on PostgreSQL where a session takes four (BEGIN, the
-    statement, the transaction id, COMMIT). BEGIN goes out with the statement,
-    whose RETURNING must end with ``literal_column(XID)``; a cut COMMIT is
-    settled as a session's is (``settle_cut_commits``). The row, or None."""
+def request_key() -> uuid.UUID:
+    """This request's key, the same each time a cut request runs again: a row
+    stored with it is found again instead of stored twice (``insert_once``).
+    A new one outside a request."""
+    if not has_request_context():
+        return uuid.uuid4()
+    if "db_request_key" not in g:
+        g.db_request_key = uuid.uuid4()
+    return g.db_request_key
+
+
+def insert_once(
+    engine: Engine, insert: Any, insert_again: Any, find: Any, values: dict[str, Any]
+) -> Any | None:
+    """Run one INSERT that returns its row, in autocommit: one round trip on
+    PostgreSQL where a session takes four (BEGIN, the INSERT, the transaction
+    id, COMMIT). The row, or None when there was nothing to insert.
+
+    An INSERT whose answer a restart cut may have landed or not. The request
+    runs again (``retry_cut_requests``) with the same ``request_key()``, which
+    the INSERT stores in a column with a unique index, and this time sends
+    ``insert_again``, the same INSERT that skips a row whose key is stored
+    (ON CONFLICT DO NOTHING). A first run that landed is then found by
+    ``find`` (its row by that key); one still running is waited for by
+    PostgreSQL's check of the index. Stored once either way, with no COMMIT
+    to settle. (A plain INSERT first: SQLAlchemy caches no ON CONFLICT, and
+    compiling one costs a third of the request.)"""
     if engine.dialect.name != "postgresql":
-        raise RuntimeError("commit_one_write is for PostgreSQL: use the session elsewhere")
-    seconds = float(current_app.config["DB_CONNECT_WAIT"])
+        raise RuntimeError("insert_once is for PostgreSQL: use the session elsewhere")
+    again = has_request_context() and g.get("db_runs", 1) > 1
     with autocommit(engine) as connection:
-        # The option for this statement only: Connection.execution_options()
-        # would set it for the COMMIT too.
-        begun = connection.execute(statement, values, execution_options={BEGIN_FIRST: True})
-        row = begun.one_or_none()
-        xid = row[-1] if row is not None else None
-        _settled(engine, seconds, None, xid, lambda: connection.exec_driver_sql("COMMIT"))
+        row = connection.execute(insert_again if again else insert, values).one_or_none()
+        if row is None and again:  # nothing new: the first run's row, or nothing to insert
+            row = connection.execute(find, values).one_or_none()
     if has_request_context():
         g.db_committed = True  # as a session's commit notes it: never run again
     return row
@@ -287,16 +294,7 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
             yield connection
         finally:
             if not dbapi_connection.closed:
-                if dbapi_connection.get_transaction_status() in LEFT_OPEN:
-                    # A transaction begun by hand (commit_one_write) that failed
-                    # before its COMMIT: psycopg2 does not know of it.
-                    try:
-                        with dbapi_connection.cursor() as cursor:
-                            cursor.execute("ROLLBACK")
-                    except Exception:  # gone or broken: never handed out again
-                        connection.invalidate()
-                if not dbapi_connection.closed:
-                    dbapi_connection.autocommit = False  # as the pool hands it out
+                dbapi_connection.autocommit = False  # as the pool hands it out
 
 
 def reads_alone(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, literal_column, select, true
+from sqlalchemy import Select, Table, bindparam, insert, select, true
+from sqlalchemy.dialects import postgresql
 
 from ..core.pagination import Listing
 from ..extensions import db
 from ..models import Role, Task, User, utcnow
-from ..runtime.pool import XID, autocommit, commit_one_write
+from ..runtime.pool import autocommit, insert_once, request_key
 from .api_tokens import CALLER_COLUMNS, Claims, caller_row
 
 # What the API shows of a task, read as columns: no entity to build per row.
@@ -101,7 +102,7 @@ def create_own_task(
 
     One INSERT that reads the caller and returns the row: no separate check
     of the caller before it, and no reading the task back after the commit.
-    On PostgreSQL it and its COMMIT are two round trips (commit_one_write).
+    On PostgreSQL it is one round trip, safe to run again (insert_once).
     """
     now = utcnow()
     values = {
@@ -111,16 +112,20 @@ def create_own_task(
         "description": description,
         "done": done,
         "now": now,
+        "request_key": request_key(),
     }
     if db.engine.dialect.name == "postgresql":
-        return commit_one_write(db.engine, _insert_own_task(with_xid=True), values)
-    row = db.session.execute(_insert_own_task(with_xid=False), values).one_or_none()
+        again = _insert_own_task(skip_stored=True)
+        return insert_once(db.engine, _insert_own_task(), again, _TASK_OF_REQUEST, values)
+    row = db.session.execute(_insert_own_task(), values).one_or_none()
     db.session.commit()
     return row
 
 
 @cache
-def _insert_own_task(*, with_xid: bool) -> Any:
+def _insert_own_task(*, skip_stored: bool = False) -> Any:
+    """The INSERT of create_own_task; ``skip_stored``: none when a row has its
+    request key already (PostgreSQL's ON CONFLICT, for insert_once)."""
     now = bindparam("now", type_=Task.created_at.type)
     callers = select(
         User.id,
@@ -129,16 +134,34 @@ def _insert_own_task(*, with_xid: bool) -> Any:
         bindparam("done", type_=Task.done.type),
         now,
         now,
+        bindparam("request_key", type_=Task.request_key.type),
     ).where(
         User.public_id == bindparam("public_id"),
         User.token_version == bindparam("version"),
         User.confirmed.is_(True),
     )
-    columns = ["owner_id", "title", "description", "done", "created_at", "updated_at"]
+    columns = [
+        "owner_id",
+        "title",
+        "description",
+        "done",
+        "created_at",
+        "updated_at",
+        "request_key",
+    ]
     # The table, not the entity: a plain INSERT, not the ORM's bulk insert of entities.
     table = cast(Table, Task.__table__)
-    returned: tuple[Any, ...] = (*TASK_COLUMNS, literal_column(XID)) if with_xid else TASK_COLUMNS
-    return insert(table).from_select(columns, callers).returning(*returned)
+    if not skip_stored:
+        return insert(table).from_select(columns, callers).returning(*TASK_COLUMNS)
+    statement = postgresql.insert(table).from_select(columns, callers)
+    skipped = statement.on_conflict_do_nothing(
+        index_elements=[table.c.request_key], index_where=table.c.request_key.is_not(None)
+    )
+    return skipped.returning(*TASK_COLUMNS)
+
+
+# The task a request stored, found by its key (insert_once).
+_TASK_OF_REQUEST = select(*TASK_COLUMNS).where(Task.request_key == bindparam("request_key"))
 
 
 def update_task(task: Task, **changes: object) -> Task:

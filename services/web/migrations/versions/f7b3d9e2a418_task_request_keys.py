@@ -6,8 +6,8 @@ Create Date: 2026-12-04 19:45:00
 
 A new nullable column and a unique index over the rows that have one: the
 previous release, which inserts without it, runs beside it. The index is
-partial, so the tasks stored before it hold no entry and building it reads
-the table once without sorting anything.
+partial, so the tasks stored before it hold no entry: building it reads the
+table once and sorts nothing, and task writes wait only that long.
 """
 
 import sqlalchemy as sa

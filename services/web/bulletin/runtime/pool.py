@@ -181,37 +181,26 @@ def settle_cut_commits(engine: Engine, seconds: float) -> None:
         cursor.execute(f"SELECT {XID}")
         (xid,) = cursor.fetchone()
         cursor.close()
-        _settled(engine, seconds, connection, xid, lambda: commit(connection))
+        if has_request_context():
+            g.db_commit_sent = True
+        try:
+            commit(connection)
+        except dialect.loaded_dbapi.OperationalError as error:
+            # Cut before its answer came: go on as if it had, when it landed.
+            ended = getattr(error, "pgcode", None) in ENDED_BY_SERVER
+            outcome = "aborted" if xid is None or ended else _outcome(engine, xid, seconds)
+            if has_request_context():
+                g.db_commit_outcome = outcome
+            if outcome != "committed":
+                raise
+            log.warning("a COMMIT's answer was cut, but it committed: %s", str(error).strip())
+            connection.invalidate(error, soft=True)  # reconnected at its next checkout
 
     dialect.do_commit = do_commit  # type: ignore[assignment]  # this engine's dialect only
 
 
 # The transaction's id as text; NULL for one that wrote nothing: nothing to lose.
 XID = "pg_current_xact_id_if_assigned()::text"
-
-
-def _settled(engine: Engine, seconds: float, connection: Any, xid: str | None, commit: Any) -> None:
-    """Send the COMMIT of transaction ``xid``; if its answer is cut, learn
-    whether it landed, and go on as if the answer had come when it did."""
-    if has_request_context():
-        g.db_commit_sent = True
-    try:
-        commit()
-    except (engine.dialect.loaded_dbapi.OperationalError, DBAPIError) as error:
-        # The driver's error inside the dialect; SQLAlchemy's (which has
-        # invalidated the connection already) from a statement.
-        wrapped = isinstance(error, DBAPIError)
-        if wrapped and not isinstance(error.orig, engine.dialect.loaded_dbapi.OperationalError):
-            raise
-        ended = getattr(getattr(error, "orig", error), "pgcode", None) in ENDED_BY_SERVER
-        outcome = "aborted" if xid is None or ended else _outcome(engine, xid, seconds)
-        if has_request_context():
-            g.db_commit_outcome = outcome
-        if outcome != "committed":
-            raise
-        log.warning("a COMMIT's answer was cut, but it committed: %s", str(error).strip())
-        if not wrapped:
-            connection.invalidate(error, soft=True)  # reconnected at its next checkout
 
 
 def request_key() -> uuid.UUID:

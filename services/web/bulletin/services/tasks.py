@@ -54,7 +54,8 @@ def caller_and_tasks(
         rows = connection.execute(_caller_with_page(done is not None), values).all()
     if not rows:
         return None, []
-    return rows[0], [row for row in rows if row.id is not None]
+    first_task = len(CALLER_COLUMNS)  # a caller with no tasks has one row, its task NULL
+    return rows[0], [row for row in rows if row[first_task] is not None]
 
 
 def _page(statement: Select[Any], by_done: bool) -> Select[Any]:

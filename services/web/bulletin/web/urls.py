@@ -42,6 +42,19 @@ def row_urls(endpoint: str, part: str, *, external: bool = False) -> Callable[[o
     of twenty posts); the URL is built once per request around a stand-in
     and each row fills in its own part. A loop over rows takes this once.
     """
+    head, tail = row_url_parts(endpoint, part, external=external)
+
+    def url(value: object) -> str:
+        if type(value) is int:  # digits need no quoting (a page of tasks: 20 of them)
+            return f"{head}{value}{tail}"
+        return f"{head}{quote(str(value), safe=PATH_SAFE)}{tail}"
+
+    return url
+
+
+def row_url_parts(endpoint: str, part: str, *, external: bool = False) -> tuple[str, str]:
+    """The URL of ``endpoint`` for this request before and after ``part``
+    (row_urls fills it in; web/cards.py keys its cards by them)."""
     templates = g.setdefault("row_urls", {})
     key = (endpoint, part, external)
     if key not in templates:
@@ -50,11 +63,4 @@ def row_urls(endpoint: str, part: str, *, external: bool = False) -> Callable[[o
         if not found:
             raise ValueError(f"{endpoint} does not put {part} in its URL")
         templates[key] = (head, tail)
-    head, tail = templates[key]
-
-    def url(value: object) -> str:
-        if type(value) is int:  # digits need no quoting (a page of tasks: 20 of them)
-            return f"{head}{value}{tail}"
-        return f"{head}{quote(str(value), safe=PATH_SAFE)}{tail}"
-
-    return url
+    return templates[key]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bulletin.core.kept import Kept
 from bulletin.extensions import db
 from bulletin.models import Post, User
 from bulletin.services import blog
@@ -15,7 +16,7 @@ from bulletin.web import cards
 @pytest.fixture(autouse=True)
 def no_cards_kept(monkeypatch):
     """Each test starts with no card kept (they are per process)."""
-    monkeypatch.setattr(cards, "_kept", {})
+    monkeypatch.setattr(cards, "kept", Kept(cards.CARDS_KEPT))
 
 
 def publish(app, username: str, body: str) -> int:
@@ -29,7 +30,7 @@ def test_a_kept_card_is_what_a_fresh_render_gives(app, client, make_user):
     for n in range(3):
         publish(app, "ana", f"post number {n}")
     fresh = client.get("/").get_data(as_text=True)
-    assert len(cards._kept) == 3
+    assert len(cards.kept) == 3
     assert client.get("/").get_data(as_text=True) == fresh
     assert fresh.count('class="card mb-3 post"') == 3
     assert "post number 2" in fresh
@@ -69,13 +70,13 @@ def test_another_url_prefix_gets_its_own_links(app, client, make_user):
     assert 'href="/blog/user/ana"' in mounted
 
 
-def test_no_more_cards_are_kept_than_cards_kept(app, client, make_user, monkeypatch):
-    monkeypatch.setattr(cards, "CARDS_KEPT", 4)
+def test_no_more_cards_are_kept_than_the_store_holds(app, client, make_user, monkeypatch):
+    monkeypatch.setattr(cards, "kept", Kept(4))
     make_user("ana")
     for n in range(7):
         publish(app, "ana", f"post number {n}")
     page = client.get("/").get_data(as_text=True)
-    assert len(cards._kept) == 4
+    assert len(cards.kept) == 4
     assert all(f"post number {n}" in page for n in range(7))  # shown, kept or not
     assert client.get("/").get_data(as_text=True) == page
 

@@ -14,21 +14,20 @@ the oldest go once CARDS_KEPT are held, in each worker process.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy.engine import Row
 
+from ..core.kept import Kept
 from .urls import row_url_parts, row_urls
 
 # Cards each worker keeps: about thirteen pages of twenty. A card is its post's
 # HTML twice (key and card), a few hundred bytes for most posts.
 CARDS_KEPT = 256
 
-_kept: dict[tuple[Any, ...], str] = {}
-_keeping = threading.Lock()
+kept: Kept[str] = Kept(CARDS_KEPT)
 
 
 def feed_cards(posts: Sequence[Any], post_card: Callable[..., str]) -> Markup:
@@ -43,10 +42,9 @@ def feed_cards(posts: Sequence[Any], post_card: Callable[..., str]) -> Markup:
     shown = []
     for post in posts:
         key = (links, _shown_fields(post))
-        card = _kept.get(key)
+        card = kept.get(key)
         if card is None:
-            card = str(post_card(post, user_url, post_url))
-            _keep(key, card)
+            card = kept.keep(key, str(post_card(post, user_url, post_url)))
         shown.append(card)
     return Markup("".join(shown))  # noqa: S704  (each card is a rendered template)
 
@@ -57,10 +55,3 @@ def _shown_fields(post: Any) -> tuple[Any, ...]:
     if isinstance(post, Row):
         return tuple(post)
     return (post.id, post.timestamp, post.body_html, post.author_username)
-
-
-def _keep(key: tuple[Any, ...], card: str) -> None:
-    with _keeping:
-        _kept[key] = card
-        while len(_kept) > CARDS_KEPT:
-            del _kept[next(iter(_kept))]  # the oldest kept (dicts keep insertion order)

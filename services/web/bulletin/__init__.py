@@ -16,6 +16,7 @@ from .config import generated_secret_key, load_config
 from .runtime.assets import version_static_urls
 from .runtime.json_provider import FastJSONProvider
 from .web.cards import feed_cards
+from .web.layout import layout_links
 from .web.times import time_ago
 from .web.urls import IdConverter, id_schema, row_urls
 
@@ -43,6 +44,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.globals["row_urls"] = row_urls
     app.jinja_env.globals["feed_cards"] = feed_cards
+    app.jinja_env.globals["layout_links"] = layout_links
     app.jinja_env.filters["time_ago"] = time_ago
     version_static_urls(app)
     app.config.from_object(load_config(config_name, os.environ))

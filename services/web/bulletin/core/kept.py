@@ -2,7 +2,8 @@
 its threads share, the oldest entry dropped first.
 
 Entries are kept under everything they are made of, so a kept one is never
-stale, only evicted (feed cards, web/cards.py).
+stale, only evicted: feed cards (web/cards.py), the layout's links
+(web/layout.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class Kept(Generic[Value]):
             while len(self._values) > self.size:
                 del self._values[next(iter(self._values))]  # the oldest (dicts keep order)
         return value
+
+    def values(self) -> list[Value]:
+        return list(self._values.values())
 
     def __len__(self) -> int:
         return len(self._values)

@@ -39,7 +39,3 @@ class Kept(Generic[Value]):
 
     def __len__(self) -> int:
         return len(self._values)
-
-    def clear(self) -> None:
-        with self._keeping:
-            self._values.clear()

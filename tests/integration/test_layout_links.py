@@ -15,9 +15,9 @@ MENU = ("main.index", "main.search_page", "auth.security", "auth.logout", "auth.
 
 
 @pytest.fixture(autouse=True)
-def no_links_kept(monkeypatch):
-    """Each test starts with no root's links kept (they are per process)."""
-    monkeypatch.setattr(layout, "_kept", Kept(layout.ROOTS_KEPT))
+def no_links_kept(app, monkeypatch):
+    """Each test starts with no root's links kept (the shared app keeps them)."""
+    monkeypatch.setitem(app.extensions, "layout_links", Kept(layout.ROOTS_KEPT))
 
 
 def built(app, base_url: str = "http://localhost/") -> dict[str, str]:
@@ -46,11 +46,11 @@ def test_each_script_root_gets_its_own_links(app, client):
     assert f'href="{built(app, "http://localhost/blog/")["css"]}"' in mounted
     assert 'href="/blog/auth/register"' in mounted
     assert 'href="/auth/register"' in client.get("/auth/login").get_data(as_text=True)
-    assert len(layout._kept) == 2
+    assert len(app.extensions["layout_links"]) == 2
 
 
 def test_in_debug_nothing_is_kept(app, client, monkeypatch):
     monkeypatch.setattr(app, "debug", True)
     assert 'href="/auth/register"' in client.get("/auth/login").get_data(as_text=True)
-    (links,) = layout._kept.values()
+    (links,) = app.extensions["layout_links"].values()
     assert dict(links) == {}

@@ -7,7 +7,8 @@ only on the app and on the request's URL root (host, scheme and script
 root), so each is built the first time a root asks for it and then kept:
 ``links['auth.login']``, ``links['static:bulletin.css']`` (with its version)
 and ``links['bootstrap:css']`` or ``links['bootstrap:js']``. In debug
-nothing is kept, so a static file's version follows its edits.
+nothing is kept, so a static file's version follows its edits. Each app
+keeps its own (``app.extensions["layout_links"]``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from ..core.kept import Kept
 from ..extensions import bootstrap
 
 ROOTS_KEPT = 16  # an app answers a few names, over http and https
-
-_kept: Kept[Links] = Kept(ROOTS_KEPT)
 
 
 class Links(dict[str, str]):
@@ -40,6 +39,9 @@ class Links(dict[str, str]):
 
 def layout_links() -> Links:
     """The links of this request's app and URL root."""
-    root = (current_app._get_current_object(), request.host, request.scheme, request.script_root)
-    links = _kept.get(root)
-    return _kept.keep(root, Links()) if links is None else links
+    kept: Kept[Links] | None = current_app.extensions.get("layout_links")
+    if kept is None:
+        kept = current_app.extensions.setdefault("layout_links", Kept(ROOTS_KEPT))
+    root = (request.host, request.scheme, request.script_root)
+    links = kept.get(root)
+    return kept.keep(root, Links()) if links is None else links

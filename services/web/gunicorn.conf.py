@@ -41,14 +41,14 @@ control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 
 # Recycle each worker after about this many requests, staggered by the
-# jitter so they do not all restart at once: a guard against slow leaks.
-# Not oftener: a recycle costs the requests around it (the new worker's
-# database connections, nginx's new connections to it). At 2,000 a worker
-# went every 12 s at 800 requests/s, and the task list's p99 at 70 % of its
-# peak was 23-63 ms against 15-16 ms with no recycling (loadtests/RESULTS.md,
-# sixth session). At 20,000, about every two minutes under that load.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
+# jitter so they do not all restart at once: a guard against slow leaks, and
+# what keeps a worker under 120 MB. A recycle costs the requests around it:
+# at 20,000 the task list's p99 at 70 % of its peak fell from 23-63 ms to
+# 15-17 ms (loopback), but one worker had grown to 130 MB after a benchmark
+# run (run 16, loadtests/RESULTS.md), so it stays at 2,000 until that growth
+# is found.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 
 # A request may take this long before its worker is killed and restarted.
 timeout = _int("GUNICORN_TIMEOUT", 30)
@@ -167,7 +167,7 @@ def child_exit(server, worker):
 reload = os.environ.get("GUNICORN_RELOAD", "") == "1"
 
 # The app is imported once, in the master, and each worker is a fork of it: a
-# worker that max_requests recycles (every minute or two under load)
+# worker that max_requests recycles (every few seconds per worker under load)
 # or that crashed starts at once, instead of importing and building the app
 # again (1.5 s of CPU each, a sixth of two cores at 450 requests/s). Not with
 # reload, which must import afresh.

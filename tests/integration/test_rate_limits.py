@@ -183,6 +183,11 @@ def test_api_writes_are_limited_per_user(limited_app):
         client.post("/api/v1/tasks", json={"title": "t"}, headers=ann).status_code,
     ]
     assert statuses == [201, 201, 429]  # one count across every write route
+    refused = client.patch("/api/v1/tasks/1", json={"done": True}, headers=ann)
+    assert refused.status_code == 429
+    assert refused.json["error"] == "too_many_requests"
+    assert "at most 2/minute" in refused.json["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert client.get("/api/v1/tasks", headers=ann).status_code == 200  # reads are not limited
     assert client.post("/api/v1/tasks", json={"title": "t"}, headers=ben).status_code == 201
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import redis
 
 from bulletin import create_app
+from bulletin.core import throttle
 from bulletin.extensions import db
 from bulletin.services import accounts
 from harness.waiting import free_port, wait_for
@@ -118,3 +121,27 @@ def test_sign_in_and_tokens_answer_while_redis_is_down_and_share_again_after(
     wait_for(shared_again, 90, "the per-account count back in redis")
     assert sign_in_and_get_a_token(shared_app, email) == (302, 201)
     assert "bulletin_rate_limit_storage_up 1.0" in shared_app.test_client().get("/metrics").text
+
+
+def test_a_storage_that_failed_is_asked_again_only_after_a_while(caplog, monkeypatch):
+    """A redis host that vanished costs a timeout per try: while it is away,
+    the counts are kept in memory and redis is asked again after 1, 2, 4 ... s."""
+    app = create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0",  # nobody listens
+        },
+    )
+    clock = SimpleNamespace(monotonic=lambda: 1000.0, time=time.time)
+    monkeypatch.setattr(throttle, "time", clock)
+    key = ("away", uuid.uuid4().hex)
+    with app.test_request_context():
+        answers = [throttle.spend("2/minute", key) for _ in range(3)]
+        assert answers[:2] == [None, None]
+        assert 0 < (answers[2] or 0) <= 60  # counted meanwhile, in memory
+        assert caplog.text.count("storage unreachable") == 1  # asked once
+        clock.monotonic = lambda: 1001.5
+        throttle.spend("2/minute", key)
+        assert caplog.text.count("storage unreachable") == 2  # asked again after 1 s

@@ -9,8 +9,9 @@ from typing import Any
 from flask import current_app, g, request
 from werkzeug.datastructures import WWWAuthenticate
 
+from ..core import throttle
 from ..errors import api_error
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import Permission, User
 from ..services.api_tokens import Bearer, InvalidToken, caller_row, check_caller, claims_of
 
@@ -117,7 +118,18 @@ def _writer_key() -> str:
     return f"user:{claims.public_id}" if claims is not None else request.remote_addr or "-"
 
 
-# One count of writes per user, across every write route; goes below token_required.
-write_limit = limiter.shared_limit(
-    lambda: current_app.config["API_WRITE_RATE_LIMIT"], scope="api-writes", key_func=_writer_key
-)
+def write_limit(view: Callable) -> Callable:
+    """One count of writes per user (API_WRITE_RATE_LIMIT), across every write
+    route; goes below token_required. Counted by ``throttle``, in one hit."""
+
+    @wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        limit = current_app.config["API_WRITE_RATE_LIMIT"]
+        wait = throttle.spend(limit, ("api-writes", _writer_key()))
+        if wait is not None:
+            raise api_error(
+                429, f"Too many writes: at most {limit}. Try again in {wait} s.", retry_after=wait
+            )
+        return view(*args, **kwargs)
+
+    return limited

@@ -1,5 +1,8 @@
 """Limits on what a route decorator cannot key: failed sign-ins per account,
-mails per user and per address.
+mails per user and per address; and the API's writes per user, the hottest
+limited route, where Flask-Limiter's check cost a sixth of a task's creation
+(it resolves the route's limits and builds their objects on every request;
+here a limit is one hit on the counts).
 
 The counts live in Flask-Limiter's storage, so with redis every worker and
 replica shares them, as it shares the per-route limits. While that storage
@@ -29,15 +32,49 @@ log = logging.getLogger(__name__)
 # This process's counts while the shared storage is away (the settings' moving window).
 _fallback = MovingWindowRateLimiter(MemoryStorage())
 T = TypeVar("T")
+# Asked again after 1, 2, 4 ... at most this many seconds while away, as
+# Flask-Limiter asks for the routes.
+LONGEST_WAIT_FOR_STORAGE = 32
+
+
+class _Away:
+    """Whether the shared storage failed lately, and when to ask it again: a
+    host that vanished (no reset, a timeout each time) then costs a request
+    every while, not every request."""
+
+    def __init__(self) -> None:
+        self.storage: object = None
+        self.failures = 0
+        self.ask_again_at = 0.0
+
+    def skips(self, storage: object) -> bool:
+        if storage is not self.storage:  # another app's storage, not yet failed
+            self.storage, self.failures, self.ask_again_at = storage, 0, 0.0
+        return time.monotonic() < self.ask_again_at
+
+    def failed(self) -> None:
+        self.ask_again_at = time.monotonic() + min(2**self.failures, LONGEST_WAIT_FOR_STORAGE)
+        self.failures += 1
+
+    def answered(self) -> None:
+        self.failures, self.ask_again_at = 0, 0.0
+
+
+_away = _Away()
 
 
 def _counted(operation: Callable[[RateLimiter], T]) -> T:
     """``operation`` on the shared counts, or on this process's own while they are away."""
-    try:
-        return operation(limiter.limiter)
-    except Exception as error:  # redis' or limits' own: whatever the storage raised
-        log.warning("rate-limit storage unreachable (%s): counting in memory", error)
-        return operation(_fallback)
+    if not _away.skips(limiter.storage):
+        try:
+            answer = operation(limiter.limiter)
+        except Exception as error:  # redis' or limits' own: whatever the storage raised
+            log.warning("rate-limit storage unreachable (%s): counting in memory", error)
+            _away.failed()
+        else:
+            _away.answered()
+            return answer
+    return operation(_fallback)
 
 
 def typed(value: str) -> str:
@@ -52,27 +89,48 @@ def _enabled() -> bool:
     return bool(current_app.config.get("RATELIMIT_ENABLED", True))
 
 
-def retry_after(limit: str, key: Sequence[str]) -> int | None:
-    """Seconds until ``key`` may try again under ``limit``; None when it may now."""
-    if not _enabled():
-        return None
-    item = parse(limit)
-    if _counted(lambda counts: counts.test(item, *key)):
-        return None
+# A limit's setting, parsed once (a few settings, each read on every hit).
+_item = functools.lru_cache(maxsize=64)(parse)
+
+
+def _key(key: Sequence[str]) -> Sequence[str]:
+    # Apps that share one redis keep their counts apart, as Flask-Limiter's do.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    return (prefix, *key) if prefix else key
+
+
+def _wait(item: RateLimitItem, key: Sequence[str]) -> int:
     reset_at, _ = _counted(lambda counts: counts.get_window_stats(item, *key))
     return max(1, int(reset_at - time.time()))
 
 
+def retry_after(limit: str, key: Sequence[str]) -> int | None:
+    """Seconds until ``key`` may try again under ``limit``; None when it may now."""
+    if not _enabled():
+        return None
+    item, key = _item(limit), _key(key)
+    if _counted(lambda counts: counts.test(item, *key)):
+        return None
+    return _wait(item, key)
+
+
 def spend(limit: str, *keys: Sequence[str]) -> int | None:
-    """Count one attempt under every key unless one is spent; then its seconds to wait."""
-    for key in keys:
-        wait = retry_after(limit, key)
-        if wait is not None:
-            return wait
-    if _enabled():
-        item = parse(limit)
+    """Count one attempt under every key unless one is spent; then its seconds to wait.
+
+    One key costs one round trip: the moving window's hit refuses without
+    counting. Several are all tested first, so a spent one costs the others nothing.
+    """
+    if not _enabled():
+        return None
+    if len(keys) > 1:
         for key in keys:
-            _counted(functools.partial(_hit, item=item, key=key))
+            wait = retry_after(limit, key)
+            if wait is not None:
+                return wait
+    item = _item(limit)
+    for key in map(_key, keys):
+        if not _counted(functools.partial(_hit, item=item, key=key)):
+            return _wait(item, key)
     return None
 
 
@@ -83,4 +141,5 @@ def _hit(counts: RateLimiter, *, item: RateLimitItem, key: Sequence[str]) -> boo
 def forget(limit: str, key: Sequence[str]) -> None:
     """Start ``key``'s count again (a successful sign-in, a new password)."""
     if _enabled():
-        _counted(lambda counts: counts.clear(parse(limit), *key))
+        item, key = _item(limit), _key(key)
+        _counted(lambda counts: counts.clear(item, *key))

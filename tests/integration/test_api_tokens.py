@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import jwt
 import pytest
 
 from bulletin.extensions import db
 from bulletin.models import utcnow
+from bulletin.services import api_tokens
 from tests.support import PASSWORD, Auth, basic_auth, bearer, get_token, get_user
 
 
@@ -76,6 +80,27 @@ def test_expired_token_is_refused(app, client, alice):
     response = client.get("/api/v1/tasks", headers=bearer(token))
     assert response.status_code == 401
     assert "expired" in response.json["message"]
+
+
+def test_a_token_checked_before_still_expires(client, alice, monkeypatch):
+    """Checked tokens are kept (services/api_tokens.py): not past their expiry."""
+    token = get_token(client, "alice")
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    later = time.time() + 3600
+    monkeypatch.setattr(api_tokens, "time", SimpleNamespace(time=lambda: later))
+    response = client.get("/api/v1/tasks", headers=bearer(token))
+    assert response.status_code == 401
+    assert "expired" in response.json["message"]
+
+
+def test_a_token_checked_before_is_refused_under_a_new_key(app, client, alice):
+    """A new SECRET_KEY refuses every earlier token, kept ones too."""
+    token = get_token(client, "alice")
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    app.config["SECRET_KEY"] = "another-testing-key"
+    response = client.get("/api/v1/tasks", headers=bearer(token))
+    assert response.status_code == 401
+    assert "not valid" in response.json["message"]
 
 
 def test_token_signed_with_another_key_is_refused(client, alice):

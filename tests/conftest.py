@@ -19,9 +19,8 @@ from sqlalchemy import MetaData, create_engine, text
 from werkzeug.serving import make_server
 
 from bulletin import create_app
-from bulletin.extensions import db, mail
+from bulletin.extensions import db, limiter, mail
 from bulletin.models import Role, User
-from bulletin.runtime.headers import talisman
 from bulletin.services import accounts
 from tests.support import PASSWORD, Auth
 
@@ -111,6 +110,7 @@ class SharedApp:
         self.url: str | None = None
         self.app: Flask | None = None
         self.before: tuple | None = None
+        self.binding: tuple | None = None
 
     @staticmethod
     def state(app: Flask) -> tuple:
@@ -122,13 +122,18 @@ class SharedApp:
             sorted(str(rule) for rule in app.url_map.iter_rules()),
         )
 
+    @staticmethod
+    def limiter_binding() -> tuple:
+        """What Flask-Limiter keeps of the last app bound to it: its on/off
+        switch and its storage. A test that built an app of its own changed
+        them, and the shared one is built again."""
+        return limiter.enabled, limiter._storage
+
     def get(self, url: str) -> Flask:
-        # Some extensions keep settings of the last app bound to them
-        # (Flask-Limiter's on/off switch, Talisman's headers): once a test has
-        # built an app of its own, the shared one is built again.
-        if self.app is None or self.url != url or talisman.app is not self.app:
+        if self.app is None or self.url != url or self.limiter_binding() != self.binding:
             self.drop()
             self.app, self.url = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url}), url
+            self.binding = self.limiter_binding()
         self.before = self.state(self.app)
         return self.app
 

@@ -82,7 +82,7 @@ class Config:
     # A signed-in browser without "remember me" is signed out after this long
     # without a request (remembered ones last REMEMBER_COOKIE_DURATION).
     SESSION_IDLE_TIMEOUT = timedelta(minutes=120)
-    # Security headers (Flask-Talisman). HSTS only reaches browsers over https;
+    # Security headers (runtime/headers.py). HSTS only reaches browsers over https;
     # short here: a developer's browser must not pin localhost for a year.
     HSTS_MAX_AGE = 300
 

@@ -3,7 +3,8 @@ its threads share, the oldest entry dropped first.
 
 Entries are kept under everything they are made of, so a kept one is never
 stale, only evicted: feed cards (web/cards.py), the layout's links
-(web/layout.py).
+(web/layout.py), the claims of checked API tokens (services/api_tokens.py,
+whose expiry is checked on each use).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Limits on what a route decorator cannot key: failed sign-ins per account,
-mails per user and per address; and the API's writes per user, the hottest
-limited route, where Flask-Limiter's check cost a sixth of a task's creation
-(it resolves the route's limits and builds their objects on every request;
-here a limit is one hit on the counts).
+mails per user and per address; and the API's writes per user, on the
+hottest limited route, where Flask-Limiter's check cost about 100 µs of a
+task's creation beside redis (it resolves the route's limits and builds
+their objects on every request; here a limit is one hit on the counts).
 
 The counts live in Flask-Limiter's storage, so with redis every worker and
 replica shares them, as it shares the per-route limits. While that storage
